@@ -1,0 +1,46 @@
+"""The command line: wires loader, client, planner, applier and renderers.
+
+Commands live one per module in this package; this module builds the group and
+is the one place where a ``ReconcilerError`` becomes a message and an exit code.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from reconciler import __version__
+from reconciler.errors import ReconcilerError
+
+
+class _Group(click.Group):
+    """Turns our errors into one line on stderr and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except ReconcilerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reconciler")
+def main() -> None:
+    """GitOps for an AI-model catalog: validate, plan, apply, drift."""
+
+
+def _register() -> None:
+    # Imported here so that each command module may import from this package.
+    from reconciler.cli import serve, validate
+
+    main.add_command(validate.validate)
+    main.add_command(validate.schema)
+    main.add_command(serve.serve)
+
+
+_register()
