@@ -6,9 +6,22 @@ It holds no secrets and is meant to be committed.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from reconciler.errors import LockError, StateError
 
 STATE_FORMAT_VERSION = 1
 
@@ -49,3 +62,106 @@ class StateDocument(BaseModel):
     serial: int = 0
     models: dict[str, ModelRecord] = Field(default_factory=dict)
     journal: dict[str, JournalEntry] = Field(default_factory=dict)
+
+
+class StateStore:
+    """Reads and writes the state file atomically; one writer at a time through a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock_path = path.with_name(path.name + ".lock")
+
+    def load(self) -> StateDocument:
+        """The state on disk, or a new empty one (fresh lineage) if there is none yet."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return StateDocument(lineage=str(uuid.uuid4()))
+        except OSError as exc:
+            raise StateError(f"cannot read the state file {self.path}: {exc.strerror}") from None
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise StateError(
+                f"{self.path}:{exc.lineno}:{exc.colno}: the state file is not valid JSON "
+                f"({exc.msg}); restore it from git"
+            ) from None
+        version = raw.get("format_version") if isinstance(raw, dict) else None
+        if version != STATE_FORMAT_VERSION:
+            raise StateError(
+                f"{self.path}: state format_version {version!r} is not supported "
+                f"(this reconciler reads version {STATE_FORMAT_VERSION})"
+            )
+        try:
+            return StateDocument.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise StateError(f"{self.path}: invalid state at {where}: {first['msg']}") from None
+
+    def save(self, doc: StateDocument) -> None:
+        """Write ``doc`` with its serial advanced: temporary file, fsync, rename, fsync dir."""
+        doc.serial += 1
+        text = json.dumps(doc.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float, *, operation: str) -> Iterator[None]:
+        """Hold the state lock for a writing command, waiting up to ``timeout`` seconds."""
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            deadline = time.monotonic() + max(timeout, 0.0)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockError(self._held_message(timeout)) from None
+                    time.sleep(0.05)
+            info = {
+                "operation": operation,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def _held_message(self, timeout: float) -> str:
+        try:
+            holder = json.loads(self.lock_path.read_text(encoding="utf-8"))
+            who = (
+                f" by {holder['operation']} (pid {holder['pid']} on {holder['host']}, "
+                f"since {holder['since']})"
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            who = ""
+        return (
+            f"the state {self.path} is locked{who}; waited {timeout:g}s. "
+            "Wait for it to finish, or raise --lock-timeout"
+        )
