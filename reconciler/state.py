@@ -45,9 +45,16 @@ class JournalEntry(BaseModel):
 
     model_key: str
     idempotency_key: str
+    # The soft patch's body exactly as sent (model fields, and ``draft_id`` unless it
+    # creates a draft): a replay must repeat it byte for byte to be recognized.
+    request: dict[str, Any]
+    # The draft the proposal concerns; learned from the response when it creates one.
     draft_id: str | None = None
-    patch: dict[str, Any]
+    # Digest of the desired model the proposal was computed for: a proposal is still
+    # wanted only if the manifests still want exactly that.
     desired_digest: str
+    # A deactivation (prune) drops the model from the state once accepted.
+    action: str
     phase: Literal["staging", "staged", "accepting"] = "staging"
     created_at: str
 

@@ -23,8 +23,9 @@ def test_save_advances_serial_and_round_trips(tmp_path):
     doc.journal["gpt-4o"] = JournalEntry(
         model_key="gpt-4o",
         idempotency_key="k",
-        patch={"name": "GPT-4o"},
+        request={"name": "GPT-4o", "soft": True, "idempotency_key": "k"},
         desired_digest="x",
+        action="create",
         created_at="2026-01-01T00:00:00+00:00",
     )
     store.save(doc)
