@@ -150,15 +150,17 @@ class Retrier:
         while True:
             try:
                 return await attempt()
-            except RetryableFailure as failure:
-                retry_after = parse_retry_after(failure.retry_after, self._clock())
-                wait = self.policy.delay(number, self._random(), retry_after)
-                if wait is None:
-                    # from None: the final error is self-contained; the failure adds nothing.
-                    raise failure.give_up(number) from None
-                if self._on_retry is not None:
-                    self._on_retry(
-                        RetryEvent(label, number, self.policy.max_attempts, wait, failure.reason)
-                    )
-                await self._sleep(wait)
-                number += 1
+            except RetryableFailure as caught:
+                failure = caught
+            # Decided outside the except block so the final error has no __context__:
+            # it stands alone and holds nothing of the failed attempt.
+            retry_after = parse_retry_after(failure.retry_after, self._clock())
+            wait = self.policy.delay(number, self._random(), retry_after)
+            if wait is None:
+                raise failure.give_up(number)
+            if self._on_retry is not None:
+                self._on_retry(
+                    RetryEvent(label, number, self.policy.max_attempts, wait, failure.reason)
+                )
+            await self._sleep(wait)
+            number += 1

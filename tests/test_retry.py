@@ -149,9 +149,9 @@ async def test_runner_stops_after_max_attempts_with_the_give_up_error():
         await retrier(RetryPolicy(max_attempts=3), sleep).run(attempt, label="read")
     assert len(calls) == 3
     assert len(sleep.waits) == 2
-    # The final error stands alone: no chained RetryableFailure in a traceback.
+    # The final error stands alone: nothing of the failed attempts is chained to it.
     assert info.value.__cause__ is None
-    assert info.value.__suppress_context__
+    assert info.value.__context__ is None
 
 
 async def test_runner_with_one_attempt_never_retries():

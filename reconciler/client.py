@@ -1,0 +1,418 @@
+"""The async client of the catalog API: read a draft, soft patch, ack, each safe to retry.
+
+httpx's API is the surface. Over the network the requests go through aiohttp's
+connection pool (``httpx_aiohttp``), because httpx's own async pool is several
+times slower under concurrency (encode/httpx#3215; see
+``benchmarks/client_throughput.py``); any other transport (httpx's ASGI
+transport for the embedded catalog, a mock in tests) can be passed in.
+
+Retries follow the contract: a lost response, a connection or timeout error,
+429 (honouring ``Retry-After``), 5xx and a 409 whose key is still in flight are
+repeated with the same body, hence the same idempotency key; 400, 401, 404, 422
+and the other 409s fail at once. ``success: false`` is a failure whatever the
+status. The token goes only into the ``Authorization`` header: it is kept out of
+reprs, and scrubbed from every message an error carries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random as _random
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import aiohttp
+import httpx
+from httpx_aiohttp import HttpxAiohttpClient
+from pydantic import Field, ValidationError
+
+from reconciler.errors import (
+    AuthError,
+    CatalogError,
+    ConflictError,
+    NotFoundError,
+    RateLimitedError,
+    RejectedError,
+    UnavailableError,
+    UsageError,
+)
+from reconciler.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
+from reconciler.wire import DraftFormState, PatchModelDraftApiRequest, PatchModelDraftApiResponse
+
+ENDPOINT_PATH = "model/draft"
+REPLAYED_HEADER = "Idempotent-Replayed"
+# The one 409 worth retrying is "key still being processed"; a stale proposal or an
+# opposite ack decision will not change by waiting. The contract only fixes the
+# status, so we recognise the in-flight case by its message (the local server says
+# "... is still in flight").
+_IN_FLIGHT = re.compile(r"in[ -]flight|in progress|still being processed", re.IGNORECASE)
+_READ_FIELDS = frozenset({"draft_id", "input_draft_id"})
+# Below uvicorn's 5 s keep-alive, so we drop idle connections before the server does;
+# the remaining race (a reused connection closed under us) is retried like any loss.
+_KEEPALIVE_EXPIRY = 4.0
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where the catalog is and how to talk to it; the token never shows in a repr."""
+
+    base_url: str
+    token: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+    parallelism: int = 10
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        url = httpx.URL(self.base_url) if "://" in self.base_url else None
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            raise UsageError(
+                f"The catalog endpoint {self.base_url!r} is not an http:// or https:// URL "
+                "(check --endpoint / CATALOG_ENDPOINT)."
+            )
+        if self.timeout <= 0:
+            raise UsageError("The catalog timeout must be a positive number of seconds.")
+        if self.parallelism < 1:
+            raise UsageError("Parallelism must be at least 1.")
+
+
+class CatalogResponse(PatchModelDraftApiResponse):
+    """A successful response; ``replayed`` is True when the server answered with a replay.
+
+    A replay (header ``Idempotent-Replayed: true``) is the stored response of an
+    earlier request with the same idempotency key: nothing was applied again.
+    """
+
+    replayed: bool = Field(default=False, exclude=True)
+
+
+@dataclass
+class _Failure:
+    """One failed attempt: the error to raise, and whether (and why) it may be retried."""
+
+    error: CatalogError
+    retry_reason: str | None = None
+    retry_after: str | None = None
+
+
+class CatalogClient:
+    """Async client of ``POST /model/draft``; use as ``async with CatalogClient(...)``."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        transport: httpx.AsyncBaseTransport | None = None,
+        *,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self._retrier = Retrier(
+            settings.retry, sleep=sleep, random=random, clock=clock, on_retry=on_retry
+        )
+        self._where = _display_url(settings.base_url)
+        headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        if settings.token:
+            headers["Authorization"] = f"Bearer {settings.token}"
+        limits = httpx.Limits(
+            max_connections=settings.parallelism,
+            max_keepalive_connections=settings.parallelism,
+            keepalive_expiry=_KEEPALIVE_EXPIRY,
+        )
+        # HttpxAiohttpClient is an httpx.AsyncClient whose default (and proxy) transport
+        # is aiohttp's pool; a transport passed in is used as it is.
+        self._http: httpx.AsyncClient = HttpxAiohttpClient(
+            base_url=settings.base_url,
+            transport=transport,
+            headers=headers,
+            timeout=httpx.Timeout(settings.timeout),
+            limits=limits,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"CatalogClient(base_url={self._where!r}, parallelism={self.settings.parallelism})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def read(self, draft_id: str) -> DraftFormState:
+        """The live state of a draft; ``NotFoundError`` if the catalog has no such draft."""
+        response = await self.send(PatchModelDraftApiRequest(draft_id=draft_id))
+        if response.form_state is None:
+            raise CatalogError(
+                "the catalog answered a read without the draft's form_state", draft_id=draft_id
+            )
+        return response.form_state
+
+    async def soft_patch(
+        self, fields: Mapping[str, Any], *, idempotency_key: str, draft_id: str | None = None
+    ) -> CatalogResponse:
+        """Stage ``fields`` (model fields, wire form) as a proposal keyed by ``idempotency_key``."""
+        operation = {"draft_id", "input_draft_id", "idempotency_key", "soft", "accept"}
+        if misplaced := sorted(operation & fields.keys()):
+            raise ValueError(f"soft_patch fields must be model fields, not {misplaced}")
+        request = self._build(
+            {**fields, "soft": True, "idempotency_key": idempotency_key, "draft_id": draft_id},
+            draft_id,
+        )
+        return await self.send(request)
+
+    async def ack(
+        self, idempotency_key: str, *, accept: bool, draft_id: str | None = None
+    ) -> CatalogResponse:
+        """Accept or reject the proposal staged under ``idempotency_key``."""
+        request = PatchModelDraftApiRequest(
+            idempotency_key=idempotency_key, accept=accept, draft_id=draft_id
+        )
+        return await self.send(request)
+
+    async def send(self, request: PatchModelDraftApiRequest) -> CatalogResponse:
+        """Send any request, retrying where the contract allows; raise a ``CatalogError``."""
+        # Serialized once: every attempt carries exactly the same bytes (same key, same body).
+        content = json.dumps(request.to_wire(), ensure_ascii=False, separators=(",", ":"))
+        draft_id = request.draft_id or request.input_draft_id
+        # Repeating a read changes nothing, and a keyed write is replayed, not re-applied.
+        repeatable = _is_read(request) or request.idempotency_key is not None
+
+        async def attempt() -> CatalogResponse:
+            outcome = await self._attempt(content.encode(), draft_id, repeatable)
+            if isinstance(outcome, CatalogResponse):
+                return outcome
+            if outcome.retry_reason is None:
+                raise outcome.error
+            error = outcome.error
+            raise RetryableFailure(
+                outcome.retry_reason,
+                lambda attempts: _after_attempts(error, attempts),
+                retry_after=outcome.retry_after,
+            )
+
+        return await self._retrier.run(attempt, label=_label(request))
+
+    def _build(self, wire: Mapping[str, Any], draft_id: str | None) -> PatchModelDraftApiRequest:
+        try:
+            return PatchModelDraftApiRequest.model_validate(wire)
+        except ValidationError as invalid:
+            problems = [
+                (".".join(str(p) for p in e["loc"]) or "request", e["msg"])
+                for e in invalid.errors()
+            ]
+        # Raised outside the except block: the error carries no pydantic context.
+        raise RejectedError(
+            "the request was not sent: it is not a valid PatchModelDraftApiRequest",
+            field_errors=problems,
+            draft_id=draft_id,
+        )
+
+    async def _attempt(
+        self, content: bytes, draft_id: str | None, repeatable: bool
+    ) -> CatalogResponse | _Failure:
+        try:
+            response = await self._http.post(ENDPOINT_PATH, content=content)
+        except (httpx.RequestError, aiohttp.ClientError) as exc:
+            what, never_sent = _describe_transport_error(exc)
+            detail = self._redact(_exception_text(exc))
+        else:
+            return self._interpret(response, draft_id, repeatable)
+        # Outside the except block, so our error does not chain the transport's
+        # exception (which holds the request and its Authorization header).
+        error = UnavailableError(
+            f"{what} (catalog at {self._where}: {detail})", draft_id=draft_id or None
+        )
+        if repeatable or never_sent:
+            return _Failure(error, retry_reason=what)
+        return _Failure(_amend(error, "; not retried: the request has no idempotency key"))
+
+    def _interpret(
+        self, response: httpx.Response, draft_id: str | None, repeatable: bool
+    ) -> CatalogResponse | _Failure:
+        status = response.status_code
+        body = _json_object(response)
+        replayed = response.headers.get(REPLAYED_HEADER, "").strip().lower() == "true"
+        if 200 <= status < 300 and body is not None:
+            try:
+                parsed = CatalogResponse.model_validate({**body, "replayed": replayed})
+            except ValidationError:
+                parsed = None
+            if parsed is not None and parsed.success:
+                return parsed
+        message = self._redact(_message(response, body))
+        draft_id = draft_id or (str(body.get("draft_id") or "") if body else "") or None
+        fail = _Failure(_status_error(status, message, body, draft_id, self._where))
+        if status == 429:
+            fail.retry_reason, fail.retry_after = "rate limited (HTTP 429)", _retry_after(response)
+            if fail.retry_after is not None:
+                _amend(fail.error, f" (it asked to wait {fail.retry_after.strip()} s)")
+        elif status >= 500 and repeatable:
+            fail.retry_reason, fail.retry_after = f"HTTP {status}", _retry_after(response)
+        elif status == 409 and repeatable and _IN_FLIGHT.search(message):
+            fail.retry_reason = "idempotency key still in flight (HTTP 409)"
+        if isinstance(fail.error, RejectedError):
+            fail.error.field_errors = [(f, self._redact(m)) for f, m in fail.error.field_errors]
+        return fail
+
+    def _redact(self, text: str) -> str:
+        token = self.settings.token
+        return text.replace(token, "[redacted]") if token else text
+
+
+def _status_error(
+    status: int, message: str, body: dict[str, Any] | None, draft_id: str | None, where: str
+) -> CatalogError:
+    """The error a final (or exhausted) failed response stands for."""
+    ours = body is not None and "success" in body and "message" in body
+    if 200 <= status < 300:
+        if ours:
+            return RejectedError(f"the catalog reported a failure: {message}", status=status)
+        return CatalogError(
+            f"the catalog's response is not a PatchModelDraftApiResponse: {message}",
+            status=status,
+            draft_id=draft_id,
+        )
+    if status in (401, 403):
+        return AuthError(
+            f"the catalog refused the credentials: {message}. "
+            "Set CATALOG_TOKEN to a valid token for this catalog.",
+            status=status,
+            draft_id=draft_id,
+        )
+    if status == 404 and not ours:
+        # A 404 that is not the API's own answer means the URL is wrong, not the draft.
+        return CatalogError(
+            f"{where} has no catalog API at /{ENDPOINT_PATH} ({message}); "
+            "check --endpoint / CATALOG_ENDPOINT",
+            status=status,
+        )
+    if status == 404:
+        return NotFoundError(message, status=status, draft_id=draft_id)
+    if status == 409:
+        return ConflictError(message, status=status, draft_id=draft_id)
+    if status in (400, 422):
+        return RejectedError(
+            message, status=status, field_errors=_field_errors(body), draft_id=draft_id
+        )
+    if status == 429:
+        return RateLimitedError(f"the catalog is rate limiting: {message}", status=status)
+    if status >= 500:
+        return UnavailableError(f"the catalog failed: {message}", status=status, draft_id=draft_id)
+    return CatalogError(f"unexpected answer from the catalog: {message}", status=status)
+
+
+def _after_attempts(error: CatalogError, attempts: int) -> CatalogError:
+    noun = "attempt" if attempts == 1 else "attempts"
+    return _amend(error, f"; gave up after {attempts} {noun}")
+
+
+def _amend(error: CatalogError, suffix: str) -> CatalogError:
+    """Append to an error's message everywhere it is kept."""
+    error.server_message += suffix
+    error.message = error.server_message
+    error.args = (error.server_message,)
+    return error
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any] | None:
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _message(response: httpx.Response, body: dict[str, Any] | None) -> str:
+    """The server's words, or for a body that is not ours (a proxy's page) a short excerpt."""
+    if body is not None:
+        for key in ("message", "detail"):
+            value = body.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+    reason = response.reason_phrase or f"HTTP {response.status_code}"
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", response.text)).strip()
+    if not text:
+        return reason
+    excerpt = text if len(text) <= 160 else text[:157] + "..."
+    return f"{reason} (non-JSON response: {excerpt})"
+
+
+def _field_errors(body: dict[str, Any] | None) -> list[tuple[str, str]]:
+    errors = body.get("errors") if body else None
+    if not isinstance(errors, list):
+        return []
+    return [
+        (str(e.get("field", "")), str(e.get("message", ""))) for e in errors if isinstance(e, dict)
+    ]
+
+
+def _retry_after(response: httpx.Response) -> str | None:
+    return response.headers.get("Retry-After")
+
+
+def _describe_transport_error(exc: BaseException) -> tuple[str, bool]:
+    """What went wrong in words, and whether the request certainly never reached the server."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__
+    native = next((e for e in chain if isinstance(e, aiohttp.ClientError)), None)
+    # httpx_aiohttp maps aiohttp errors loosely (a dropped connection becomes a
+    # ConnectTimeout), so the aiohttp cause, when there is one, is what we classify.
+    if isinstance(native, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return "could not connect to the catalog", True
+    if isinstance(native, aiohttp.ServerTimeoutError):
+        return "timed out waiting for the catalog", False
+    if native is not None:
+        return "the connection to the catalog was lost before the response arrived", False
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return "could not connect to the catalog", True
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out waiting for the catalog", False
+    return "the connection to the catalog was lost before the response arrived", False
+
+
+def _exception_text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _is_read(request: PatchModelDraftApiRequest) -> bool:
+    sent = request.to_wire().keys()
+    return bool(sent) and sent <= _READ_FIELDS
+
+
+def _display_url(url: str) -> str:
+    """The URL without any user:password part, for messages."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
+
+
+def _label(request: PatchModelDraftApiRequest) -> str:
+    """How a retry event names the request (never its fields' values)."""
+    subject = request.draft_id or request.input_draft_id or "new draft"
+    if request.accept is not None:
+        decision = "accept" if request.accept else "reject"
+        return f"ack ({decision}) {request.idempotency_key} on {subject}"
+    if request.soft:
+        return f"soft patch {request.idempotency_key} on {subject}"
+    if _is_read(request):
+        return f"read {subject}"
+    return f"request on {subject}"
