@@ -141,3 +141,7 @@ class UnsafePlanError(ReconcilerError):
 
 class UsageError(ReconcilerError):
     """The command was called in a way that cannot work (e.g. apply without a terminal)."""
+
+
+class ReferenceDataError(ReconcilerError):
+    """The local catalog's reference data file is unreadable or malformed."""
