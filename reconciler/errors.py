@@ -139,6 +139,14 @@ class UnsafePlanError(ReconcilerError):
     """The plan changes more of the catalog than the safety threshold allows."""
 
 
+class PlanError(ReconcilerError):
+    """The manifests, state and live drafts cannot be planned (e.g. adopting a missing draft)."""
+
+
+class PlanFileError(ReconcilerError):
+    """A saved plan file is unreadable, not a plan, or of another format version."""
+
+
 class UsageError(ReconcilerError):
     """The command was called in a way that cannot work (e.g. apply without a terminal)."""
 
