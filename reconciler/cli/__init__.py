@@ -36,10 +36,16 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so that each command module may import from this package.
-    from reconciler.cli import serve, validate
+    from reconciler.cli import apply, drift, plan, serve, state_cmd, validate
 
     main.add_command(validate.validate)
     main.add_command(validate.schema)
+    main.add_command(plan.plan)
+    main.add_command(plan.show)
+    main.add_command(apply.apply)
+    main.add_command(drift.drift)
+    main.add_command(state_cmd.import_)
+    main.add_command(state_cmd.state)
     main.add_command(serve.serve)
 
 

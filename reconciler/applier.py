@@ -1,0 +1,304 @@
+"""The applier: each change as a soft patch then its ack, journalled so nothing is lost.
+
+Every proposal is written to the state's journal before it is sent. A run first
+settles what an interrupted run left (``settle``), then applies the plan. The
+idempotency key is derived from the change itself, so a rerun of the same change
+reuses its key and the server replays it instead of applying it twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reconciler.client import CatalogClient
+from reconciler.errors import CatalogError, ConflictError, NotFoundError, RejectedError
+from reconciler.manifest import DesiredModel
+from reconciler.normalize import (
+    comparable,
+    desired_digest,
+    managed_fields,
+    normalize_desired,
+    normalize_live,
+)
+from reconciler.plan import ModelChange, Plan
+from reconciler.planner import build_plan
+from reconciler.progress import Progress
+from reconciler.state import JournalEntry, ModelRecord, StateDocument, StateStore
+from reconciler.wire import DraftFormState
+
+Status = Literal["applied", "failed", "not_converged", "settled", "discarded"]
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """How one model's change ended."""
+
+    key: str
+    action: str
+    status: Status
+    message: str
+    draft_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the change is done and the live draft matches the manifest."""
+        return self.status in ("applied", "settled", "discarded")
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """Every model's outcome, in key order."""
+
+    outcomes: tuple[ModelOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[ModelOutcome, ...]:
+        """The outcomes that need a person's attention."""
+        return tuple(o for o in self.outcomes if not o.ok)
+
+    def count(self, action: str) -> int:
+        """How many models of ``action`` were applied successfully."""
+        return sum(1 for o in self.outcomes if o.ok and o.action == action)
+
+
+def idempotency_key(change: ModelChange) -> str:
+    """A key derived from the model, the draft, the live state it was planned on and the patch."""
+    material = json.dumps(
+        [change.key, change.draft_id, change.live_fingerprint, change.patch],
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return "rc-" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
+class Applier:
+    """Applies a plan's changes against the catalog, keeping the state and journal current."""
+
+    def __init__(
+        self,
+        client: CatalogClient,
+        store: StateStore,
+        doc: StateDocument,
+        desired: Mapping[str, DesiredModel],
+        *,
+        parallelism: int,
+        now: Callable[[], str],
+    ) -> None:
+        self._client = client
+        self._store = store
+        self._doc = doc
+        self._desired = desired
+        self._gate = asyncio.Semaphore(max(parallelism, 1))
+        self._now = now
+
+    # -- settling an interrupted run -------------------------------------------------
+
+    async def settle(self, progress: Progress) -> list[ModelOutcome]:
+        """Finish or discard every proposal an interrupted run left in the journal."""
+        entries = list(self._doc.journal.values())
+        results = await asyncio.gather(*(self._settle_one(e, progress) for e in entries))
+        return sorted(results, key=lambda o: o.key)
+
+    async def _settle_one(self, entry: JournalEntry, progress: Progress) -> ModelOutcome:
+        async with self._gate:
+            outcome = await self._settle(entry)
+        progress.advance(entry.model_key, outcome.message)
+        return outcome
+
+    async def _settle(self, entry: JournalEntry) -> ModelOutcome:
+        key, action = entry.model_key, entry.action
+        fields = {k: v for k, v in entry.request.items() if k != "draft_id"}
+        try:
+            # Replaying the soft patch with its key and body is safe whether or not the
+            # first attempt reached the server: it stages once, then replays.
+            staged = await self._client.soft_patch(
+                fields,
+                idempotency_key=entry.idempotency_key,
+                draft_id=entry.request.get("draft_id"),
+            )
+        except RejectedError as exc:
+            self._forget(key)
+            return ModelOutcome(key, action, "discarded", f"interrupted proposal refused: {exc}")
+        draft_id = staged.draft_id
+        if self._still_wanted(entry):
+            try:
+                acked = await self._client.ack(
+                    entry.idempotency_key, accept=True, draft_id=draft_id
+                )
+            except (ConflictError, NotFoundError):
+                # Stale, or decided the other way already: discard; the plan redoes it.
+                await self._reject_quietly(entry.idempotency_key, draft_id)
+                self._forget(key)
+                return ModelOutcome(key, action, "discarded", "interrupted proposal was stale")
+            self._complete(entry.model_key, action, draft_id, acked.form_state)
+            return ModelOutcome(key, action, "settled", "interrupted change completed", draft_id)
+        try:
+            await self._client.ack(entry.idempotency_key, accept=False, draft_id=draft_id)
+        except ConflictError:
+            # It had been accepted before the interruption: the draft is live, so the
+            # state must know it even though the manifests now want something else.
+            live = await self._client.read(draft_id)
+            self._complete(entry.model_key, action, draft_id, live)
+            return ModelOutcome(
+                key, action, "settled", "interrupted change had completed", draft_id
+            )
+        except NotFoundError:
+            pass
+        self._forget(key)
+        return ModelOutcome(key, action, "discarded", "interrupted proposal no longer wanted")
+
+    def _still_wanted(self, entry: JournalEntry) -> bool:
+        model = self._desired.get(entry.model_key)
+        if entry.action == "deactivate":
+            return model is None
+        return model is not None and desired_digest(model) == entry.desired_digest
+
+    async def _reject_quietly(self, idempotency_key: str, draft_id: str | None) -> None:
+        with contextlib.suppress(ConflictError, NotFoundError):
+            await self._client.ack(idempotency_key, accept=False, draft_id=draft_id)
+
+    # -- applying a plan -------------------------------------------------------------
+
+    async def apply(self, plan: Plan, progress: Progress) -> ApplyResult:
+        """Apply every change of ``plan`` concurrently; one model's failure stops no other."""
+        changes = [c for c in plan.changes if c.action != "noop"]
+        results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
+        return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
+
+    async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome:
+        async with self._gate:
+            try:
+                outcome = await self._apply_change(change, replanned=False)
+            except CatalogError as exc:
+                outcome = ModelOutcome(change.key, change.action, "failed", str(exc))
+        progress.advance(change.key, outcome.message)
+        return outcome
+
+    async def _apply_change(self, change: ModelChange, *, replanned: bool) -> ModelOutcome:
+        key, action = change.key, str(change.action)
+        if not change.patch:
+            # Nothing to send (a deactivation of a draft already inactive or gone, an
+            # adoption of a draft that already matches): only the state changes.
+            if action == "deactivate" or change.draft_id is None:
+                self._complete(key, "deactivate", change.draft_id or "", None)
+                return ModelOutcome(key, action, "applied", "removed from the state")
+            live = await self._client.read(change.draft_id)
+            self._complete(key, action, change.draft_id, live)
+            return self._converged(change, change.draft_id, live)
+        request: dict[str, Any] = dict(change.patch)
+        if change.draft_id is not None:
+            request["draft_id"] = change.draft_id
+        entry = JournalEntry(
+            model_key=key,
+            idempotency_key=idempotency_key(change),
+            request=request,
+            draft_id=change.draft_id,
+            desired_digest=change.desired_digest or "",
+            action=action,
+            created_at=self._now(),
+        )
+        self._commit(lambda doc: doc.journal.__setitem__(key, entry))
+        try:
+            staged = await self._client.soft_patch(
+                change.patch, idempotency_key=entry.idempotency_key, draft_id=change.draft_id
+            )
+        except RejectedError as exc:
+            self._forget(key)
+            return ModelOutcome(key, action, "failed", f"rejected: {exc}", change.draft_id)
+        draft_id = staged.draft_id
+
+        def staged_entry(doc: StateDocument) -> None:
+            doc.journal[key] = entry.model_copy(update={"draft_id": draft_id, "phase": "accepting"})
+
+        self._commit(staged_entry)
+        try:
+            acked = await self._client.ack(entry.idempotency_key, accept=True, draft_id=draft_id)
+        except ConflictError:
+            await self._reject_quietly(entry.idempotency_key, draft_id)
+            self._forget(key)
+            if replanned:
+                return ModelOutcome(
+                    key, action, "failed", "the draft changed again while applying", draft_id
+                )
+            return await self._replan(change, draft_id)
+        except RejectedError as exc:
+            await self._reject_quietly(entry.idempotency_key, draft_id)
+            self._forget(key)
+            return ModelOutcome(key, action, "failed", f"rejected: {exc}", draft_id)
+        self._complete(key, action, draft_id, acked.form_state)
+        return self._converged(change, draft_id, acked.form_state)
+
+    async def _replan(self, change: ModelChange, draft_id: str) -> ModelOutcome:
+        """The proposal went stale: plan this one model again against its fresh draft."""
+        live = await self._client.read(draft_id)
+        desired = self._desired.get(change.key)
+        record = self._doc.models.get(change.key)
+        records = {change.key: record} if record is not None else {}
+        fresh = build_plan(
+            [desired] if desired is not None else [],
+            records,
+            {change.key: live},
+            prune=change.action == "deactivate",
+            targets=frozenset({change.key}),
+        )
+        again = next((c for c in fresh.changes if c.key == change.key), None)
+        if again is None or again.action == "noop":
+            if desired is not None:
+                self._complete(change.key, str(change.action), draft_id, live)
+            return ModelOutcome(change.key, str(change.action), "applied", "already up to date")
+        return await self._apply_change(again, replanned=True)
+
+    # -- state bookkeeping -----------------------------------------------------------
+
+    def _commit(self, mutate: Callable[[StateDocument], None]) -> None:
+        # No await between the change and the write: coroutines cannot interleave here.
+        mutate(self._doc)
+        self._store.save(self._doc)
+
+    def _forget(self, key: str) -> None:
+        self._commit(lambda doc: doc.journal.pop(key, None))
+
+    def _complete(self, key: str, action: str, draft_id: str, live: DraftFormState | None) -> None:
+        model = self._desired.get(key)
+
+        def record(doc: StateDocument) -> None:
+            doc.journal.pop(key, None)
+            if action == "deactivate" or live is None:
+                doc.models.pop(key, None)
+                return
+            fields = managed_fields(model) if model is not None else ()
+            doc.models[key] = ModelRecord(
+                draft_id=draft_id,
+                last_applied=normalize_live(live, fields),
+                applied_at=self._now(),
+            )
+
+        self._commit(record)
+
+    def _converged(
+        self, change: ModelChange, draft_id: str, live: DraftFormState | None
+    ) -> ModelOutcome:
+        key, action = change.key, str(change.action)
+        model = self._desired.get(key)
+        if action == "deactivate":
+            if live is not None and live.active:
+                return ModelOutcome(key, action, "not_converged", "still active", draft_id)
+            return ModelOutcome(key, action, "applied", "deactivated", draft_id)
+        if model is None or live is None:
+            return ModelOutcome(key, action, "not_converged", "no live state returned", draft_id)
+        wanted = normalize_desired(model)
+        got = normalize_live(live, wanted.keys())
+        off = sorted(f for f in wanted if comparable(f, wanted[f]) != comparable(f, got.get(f)))
+        if off:
+            details = ", ".join(f"{f} is {got.get(f)!r}, wanted {wanted[f]!r}" for f in off)
+            return ModelOutcome(
+                key, action, "not_converged", f"did not converge: {details}", draft_id
+            )
+        verb = {"create": "created", "update": "updated", "adopt": "adopted"}.get(action, action)
+        return ModelOutcome(key, action, "applied", verb, draft_id)

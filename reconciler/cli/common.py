@@ -1,0 +1,150 @@
+"""What the catalog commands share: options, settings read from the environment, output."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from reconciler.client import CatalogClient
+from reconciler.connection import open_catalog
+from reconciler.progress import Progress, ProgressMode
+
+DEFAULT_STATE = Path("reconciler.state.json")
+EMBEDDED_DB = Path(".reconciler") / "catalog.sqlite3"
+FORMATS = ("text", "json", "markdown")
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a catalog command needs, read once from flags and the environment."""
+
+    endpoint: str | None
+    token: str | None
+    state_path: Path
+    parallelism: int
+    lock_timeout: float
+    color: bool
+    in_ci: bool
+    interactive: bool
+
+    def open_client(self, err: Console) -> CatalogClient:
+        """A client for the configured endpoint, or for the embedded catalog."""
+        return open_catalog(
+            self.endpoint,
+            token=self.token,
+            parallelism=self.parallelism,
+            embedded_db=EMBEDDED_DB,
+            notify=lambda message: err.print(message, markup=False, highlight=False),
+        )
+
+    def progress(self, err: Console, description: str, total: int, *, lines: bool) -> Progress:
+        """A bar on a terminal; in CI one line per item when ``lines``; else nothing."""
+        if self.interactive and not self.in_ci:
+            mode = ProgressMode.BAR
+        elif lines:
+            mode = ProgressMode.LINES
+        else:
+            mode = ProgressMode.NONE
+        return Progress(mode, err, description, total)
+
+
+def catalog_options(func: F) -> F:
+    """The options of every command that talks to the catalog or the state."""
+    options = [
+        click.option(
+            "--endpoint",
+            envvar="CATALOG_ENDPOINT",
+            metavar="URL",
+            help="Catalog base URL (else CATALOG_ENDPOINT, else the embedded local catalog).",
+        ),
+        click.option(
+            "--state",
+            "state_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=DEFAULT_STATE,
+            show_default=True,
+            help="State file: which draft each model is.",
+        ),
+        click.option(
+            "--parallelism",
+            type=click.IntRange(1, 256),
+            default=10,
+            show_default=True,
+            help="Requests in flight at once.",
+        ),
+        click.option(
+            "--lock-timeout",
+            type=click.FloatRange(0),
+            default=10.0,
+            show_default=True,
+            help="Seconds to wait for the state lock.",
+        ),
+        click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def settings_from(
+    endpoint: str | None,
+    state_path: Path,
+    parallelism: int,
+    lock_timeout: float,
+    no_color: bool,
+) -> Settings:
+    """Settings from the flags and the environment (the token comes from CATALOG_TOKEN only)."""
+    interactive = sys.stderr.isatty()
+    return Settings(
+        endpoint=endpoint or None,
+        token=os.environ.get("CATALOG_TOKEN") or None,
+        state_path=state_path,
+        parallelism=parallelism,
+        lock_timeout=lock_timeout,
+        color=sys.stdout.isatty() and not no_color and "NO_COLOR" not in os.environ,
+        in_ci=os.environ.get("CI", "").lower() in ("1", "true", "yes"),
+        interactive=interactive,
+    )
+
+
+def stderr_console(settings: Settings) -> Console:
+    """The console for progress, notes and warnings: stderr, never stdout."""
+    return Console(stderr=True, no_color=not settings.color, highlight=False, soft_wrap=True)
+
+
+def now() -> str:
+    """The current time, for records and saved plans."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
+    """Run an async command body to completion."""
+
+    @functools.wraps(coro_fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        return asyncio.run(coro_fn(*args, **kwargs))
+
+    return wrapper
+
+
+def emit(text: str) -> None:
+    """Write a rendered document to stdout, ending with one newline."""
+    click.echo(text.rstrip("\n"))
+
+
+def warn(err: Console, message: str) -> None:
+    """A warning on stderr."""
+    err.print(f"Warning: {message}", markup=False, highlight=False, style="yellow")

@@ -1,0 +1,44 @@
+"""``reconciler drift``: compare the live drafts with the manifests, for scheduled runs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.common import FORMATS, catalog_options, emit, run, settings_from, stderr_console
+from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.render import render as render_plan
+from reconciler.state import StateStore
+
+EXIT_DRIFT = 2
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@catalog_options
+@click.option("--target", "targets", multiple=True, metavar="KEY", help="Check only this model.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@run
+async def drift(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    state_path: Path,
+    parallelism: int,
+    lock_timeout: float,
+    no_color: bool,
+    targets: tuple[str, ...],
+    fmt: str,
+) -> None:
+    """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
+    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
+    err = stderr_console(settings)
+    desired = load_desired(paths)
+    doc = StateStore(settings.state_path).load()
+    request = PlanRequest(targets=check_targets(targets, desired, doc))
+    async with settings.open_client(err) as client:
+        plan = await make_plan(settings, client, desired, doc, request, err)
+    emit(render_plan(plan, fmt, color=settings.color and fmt == "text"))
+    if plan.has_changes or plan.drift or doc.journal:
+        sys.exit(EXIT_DRIFT)

@@ -1,0 +1,128 @@
+"""``reconciler plan`` and ``reconciler show``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from reconciler.cli.common import (
+    FORMATS,
+    catalog_options,
+    emit,
+    now,
+    run,
+    settings_from,
+    stderr_console,
+)
+from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.errors import PlanFileError
+from reconciler.normalize import manifests_digest
+from reconciler.plan import SavedPlan, endpoint_label
+from reconciler.render import render as render_plan
+from reconciler.state import StateStore
+
+
+def plan_options(func: click.decorators.FC) -> click.decorators.FC:
+    """The options that choose what to plan, shared by plan, apply and drift."""
+    for option in reversed(
+        [
+            click.option(
+                "--refresh",
+                type=click.BOOL,
+                default=True,
+                show_default=True,
+                help="Read the live drafts; --refresh=false plans from the state alone.",
+            ),
+            click.option(
+                "--target",
+                "targets",
+                multiple=True,
+                metavar="KEY",
+                help="Plan only this model (repeatable).",
+            ),
+            click.option(
+                "--prune",
+                is_flag=True,
+                help="Deactivate models that are in the state but have no manifest.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@catalog_options
+@plan_options
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan for `reconciler apply --plan FILE`.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 for no changes, 1 for an error, 2 when there are changes.",
+)
+@run
+async def plan(
+    paths: tuple[Path, ...],
+    endpoint: str | None,
+    state_path: Path,
+    parallelism: int,
+    lock_timeout: float,
+    no_color: bool,
+    refresh: bool,
+    targets: tuple[str, ...],
+    prune: bool,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+) -> None:
+    """Show what apply would change, and why (PATHS default: manifests/)."""
+    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
+    err = stderr_console(settings)
+    desired = load_desired(paths)
+    doc = StateStore(settings.state_path).load()
+    request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+    async with settings.open_client(err) as client:
+        result = await make_plan(settings, client, desired, doc, request, err)
+    emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
+    if out is not None:
+        saved = SavedPlan(
+            created_at=now(),
+            endpoint=endpoint_label(settings.endpoint),
+            state_lineage=doc.lineage,
+            state_serial=doc.serial,
+            manifests_digest=manifests_digest(desired),
+            plan=result,
+        )
+        out.write_text(saved.to_json(), encoding="utf-8")
+        err.print(f"Saved the plan to {out}; apply it with: reconciler apply --plan {out}")
+    if detailed_exitcode and result.has_changes:
+        sys.exit(2)
+
+
+@click.command()
+@click.argument("plan_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR).")
+def show(plan_file: Path, fmt: str, no_color: bool) -> None:
+    """Render a plan saved with `reconciler plan --out FILE`."""
+    saved = read_saved_plan(plan_file)
+    color = sys.stdout.isatty() and not no_color and "NO_COLOR" not in os.environ
+    emit(render_plan(saved.plan, fmt, color=color and fmt == "text"))
+
+
+def read_saved_plan(path: Path) -> SavedPlan:
+    """A saved plan from ``path``, or a PlanFileError that says what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanFileError(f"cannot read the plan file {path}: {exc.strerror}") from None
+    return SavedPlan.from_json(text, source=str(path))

@@ -1,0 +1,86 @@
+"""The steps plan, apply and drift share: load manifests, read the state, refresh, plan."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from reconciler.cli.common import Settings, warn
+from reconciler.client import CatalogClient
+from reconciler.errors import UsageError
+from reconciler.loader import load_manifests
+from reconciler.manifest import DesiredModel
+from reconciler.plan import Plan
+from reconciler.planner import build_plan
+from reconciler.refresh import drafts_to_read, read_drafts
+from reconciler.state import StateDocument
+
+DEFAULT_MANIFESTS = Path("manifests")
+
+
+def load_desired(paths: Sequence[Path]) -> list[DesiredModel]:
+    """The desired models of ``paths`` (default ``manifests/``), or a ManifestError."""
+    return load_manifests(list(paths) or [DEFAULT_MANIFESTS])
+
+
+def check_targets(
+    targets: Sequence[str], desired: Sequence[DesiredModel], doc: StateDocument
+) -> frozenset[str] | None:
+    """The ``--target`` keys, each of which must name a model of the manifests or the state."""
+    if not targets:
+        return None
+    known = {model.key for model in desired} | set(doc.models)
+    unknown = sorted(set(targets) - known)
+    if unknown:
+        raise UsageError(
+            f"--target {', '.join(unknown)}: no model with "
+            f"{'this key' if len(unknown) == 1 else 'these keys'} in the manifests or the state"
+        )
+    return frozenset(targets)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What to plan: the options of ``plan``, ``apply`` and ``drift``."""
+
+    refresh: bool = True
+    prune: bool = False
+    targets: frozenset[str] | None = None
+
+
+async def make_plan(
+    settings: Settings,
+    client: CatalogClient,
+    desired: Sequence[DesiredModel],
+    doc: StateDocument,
+    request: PlanRequest,
+    err: Console,
+) -> Plan:
+    """Refresh the managed drafts (unless asked not to) and plan against them."""
+    if doc.journal:
+        keys = ", ".join(sorted(doc.journal))
+        warn(
+            err,
+            f"an interrupted apply left proposals for {keys}; the next apply settles them first",
+        )
+    live = {}
+    if request.refresh:
+        drafts = drafts_to_read(desired, doc.models, request.targets)
+        with settings.progress(err, "Refreshing", len(drafts), lines=False) as progress:
+            live = await read_drafts(
+                client, drafts, parallelism=settings.parallelism, progress=progress
+            )
+    plan = build_plan(
+        desired,
+        doc.models,
+        live,
+        prune=request.prune,
+        targets=request.targets,
+        refreshed=request.refresh,
+    )
+    for message in plan.all_warnings:
+        warn(err, message)
+    return plan

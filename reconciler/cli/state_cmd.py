@@ -1,0 +1,142 @@
+"""``reconciler import`` and ``reconciler state list|show|rm``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from reconciler.cli.common import catalog_options, emit, now, run, settings_from, stderr_console
+from reconciler.cli.planning import DEFAULT_MANIFESTS
+from reconciler.errors import NotFoundError, StateError, UsageError
+from reconciler.importer import manifest_for
+from reconciler.loader import load_manifests
+from reconciler.manifest import DesiredModel
+from reconciler.normalize import managed_fields, normalize_live
+from reconciler.state import ModelRecord, StateStore
+
+_STATE_OPTION = click.option(
+    "--state",
+    "state_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("reconciler.state.json"),
+    show_default=True,
+    help="State file.",
+)
+_LOCK_OPTION = click.option(
+    "--lock-timeout", type=click.FloatRange(0), default=10.0, show_default=True
+)
+
+
+@click.command("import")
+@click.argument("key")
+@click.argument("draft_id")
+@click.option(
+    "--manifests",
+    "manifest_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Where the model's manifest is (default: manifests/ when it exists).",
+)
+@catalog_options
+@run
+async def import_(
+    key: str,
+    draft_id: str,
+    manifest_paths: tuple[Path, ...],
+    endpoint: str | None,
+    state_path: Path,
+    parallelism: int,
+    lock_timeout: float,
+    no_color: bool,
+) -> None:
+    """Adopt the existing draft DRAFT_ID into the state as model KEY, after reading it.
+
+    When no manifest describes KEY yet, prints one (YAML) that matches the draft.
+    """
+    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
+    err = stderr_console(settings)
+    model = _manifest_model(key, manifest_paths)
+    store = StateStore(settings.state_path)
+    with store.lock(settings.lock_timeout, operation="import"):
+        doc = store.load()
+        existing = doc.models.get(key)
+        if existing is not None and existing.draft_id != draft_id:
+            raise StateError(
+                f"model {key} is already in the state as draft {existing.draft_id}; "
+                f"run `reconciler state rm {key}` first to import another draft"
+            )
+        async with settings.open_client(err) as client:
+            try:
+                live = await client.read(draft_id)
+            except NotFoundError:
+                raise NotFoundError(
+                    f"draft {draft_id} does not exist in the catalog; nothing was imported",
+                    status=404,
+                    model_key=key,
+                ) from None
+        fields = managed_fields(model) if model is not None else ()
+        doc.models[key] = ModelRecord(
+            draft_id=draft_id, last_applied=normalize_live(live, fields), applied_at=now()
+        )
+        store.save(doc)
+    err.print(f"Imported {key} as draft {draft_id} into {settings.state_path}.")
+    if model is None:
+        err.print("No manifest describes it yet; this one matches the draft as it is:")
+        emit(yaml.safe_dump(manifest_for(key, live), sort_keys=False, allow_unicode=True))
+
+
+def _manifest_model(key: str, paths: tuple[Path, ...]) -> DesiredModel | None:
+    if not paths and not DEFAULT_MANIFESTS.exists():
+        return None
+    models = load_manifests(list(paths) or [DEFAULT_MANIFESTS])
+    return next((m for m in models if m.key == key), None)
+
+
+@click.group("state")
+def state() -> None:
+    """Inspect or edit the state: which draft each model is."""
+
+
+@state.command("list")
+@_STATE_OPTION
+def list_(state_path: Path) -> None:
+    """Each managed model's key and draft id."""
+    doc = StateStore(state_path).load()
+    for key, record in sorted(doc.models.items()):
+        emit(f"{key}\t{record.draft_id}")
+    for key in sorted(doc.journal):
+        stderr = click.get_text_stream("stderr")
+        stderr.write(f"{key}: a proposal of an interrupted apply is pending\n")
+
+
+@state.command("show")
+@click.argument("key")
+@_STATE_OPTION
+def show(key: str, state_path: Path) -> None:
+    """What the state holds for model KEY, as JSON."""
+    doc = StateStore(state_path).load()
+    record = doc.models.get(key)
+    if record is None:
+        raise UsageError(f"model {key} is not in the state {state_path}")
+    emit(json.dumps({"key": key, **record.model_dump(mode="json")}, indent=2, sort_keys=True))
+
+
+@state.command("rm")
+@click.argument("keys", nargs=-1, required=True)
+@_STATE_OPTION
+@_LOCK_OPTION
+def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
+    """Forget models KEYS; their drafts in the catalog are left as they are."""
+    store = StateStore(state_path)
+    with store.lock(lock_timeout, operation="state rm"):
+        doc = store.load()
+        missing = sorted(set(keys) - set(doc.models))
+        if missing:
+            raise UsageError(f"not in the state {state_path}: {', '.join(missing)}")
+        for key in keys:
+            record = doc.models.pop(key)
+            click.echo(f"Removed {key} (draft {record.draft_id} is unchanged in the catalog).")
+        store.save(doc)

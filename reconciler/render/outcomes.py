@@ -1,0 +1,72 @@
+"""Renders the outcome of an apply (text, JSON, Markdown): what was done, what failed."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.applier import ApplyResult, ModelOutcome
+
+RESULT_FORMAT_VERSION = 1
+_COUNTED = (("create", "created"), ("update", "updated"), ("deactivate", "deactivated"))
+
+
+def summary_line(result: ApplyResult) -> str:
+    """``Apply complete: 1 created, 2 updated, 0 deactivated.`` (and what failed)."""
+    parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
+    if result.count("adopt"):
+        parts.insert(0, f"{result.count('adopt')} adopted")
+    failed = len(result.failed)
+    if failed:
+        return f"Apply finished with errors: {', '.join(parts)}, {failed} failed."
+    return f"Apply complete: {', '.join(parts)}."
+
+
+def render_text(result: ApplyResult) -> str:
+    """One line per model, then the failures again with their reasons, then the summary."""
+    lines = [f"{_mark(o)} {o.key}: {o.message}" for o in result.outcomes]
+    if result.failed:
+        lines += ["", "Failed:"]
+        lines += [f"  {o.key} ({o.action}): {o.message}" for o in result.failed]
+    lines += ["", summary_line(result)]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def render_json(result: ApplyResult) -> str:
+    """A versioned JSON document of every outcome and the summary."""
+    document = {
+        "format_version": RESULT_FORMAT_VERSION,
+        "outcomes": [
+            {
+                "key": o.key,
+                "action": o.action,
+                "status": o.status,
+                "draft_id": o.draft_id,
+                "message": o.message,
+            }
+            for o in result.outcomes
+        ],
+        "summary": {
+            **{verb: result.count(action) for action, verb in (("adopt", "adopted"), *_COUNTED)},
+            "failed": len(result.failed),
+        },
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def render_markdown(result: ApplyResult) -> str:
+    """A heading, the summary and a table of outcomes, for a job summary."""
+    lines = ["## reconciler apply", "", f"**{summary_line(result)}**", ""]
+    if result.outcomes:
+        lines += ["| model | action | result |", "|---|---|---|"]
+        lines += [
+            f"| `{o.key}` | {o.action} | {_mark(o)} {_cell(o.message)} |" for o in result.outcomes
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _mark(outcome: ModelOutcome) -> str:
+    return "✓" if outcome.ok else "✗"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
