@@ -1,0 +1,205 @@
+"""Field-level changes between normalized forms, and the minimal patch that makes them.
+
+Comparison is tiered so that unchanged models cost almost nothing: plain ``==``
+on the normalized dicts, then ``==`` on the comparable projection of the fields
+that differ as written, and only then DeepDiff for what actually changed. List
+fields are compared as sets (never DeepDiff's quadratic ``ignore_order``), so
+DeepDiff reports their items added and removed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.manifest import DesiredModel
+from reconciler.normalize import (
+    LABEL_LIST_FIELDS,
+    LIST_FIELDS,
+    PRICING,
+    STRING_FIELDS,
+    comparable,
+    label_key,
+    normalize_fields,
+    pricing_key,
+    to_plain,
+)
+from reconciler.plan import FieldChange
+from reconciler.wire import MODEL_FIELDS
+
+_ORDER = {name: index for index, name in enumerate(MODEL_FIELDS)}
+
+
+@dataclass(frozen=True)
+class ModelDiff:
+    """The changes from a baseline to the desired model, and the patch that makes them."""
+
+    field_changes: tuple[FieldChange, ...]
+    patch: dict[str, Any]
+
+
+def field_order(fields: Iterable[str]) -> list[str]:
+    """Fields in the order the API documents them (name first), for stable output."""
+    return sorted(fields, key=lambda f: (_ORDER.get(f, len(_ORDER)), f))
+
+
+def compare(
+    before: Mapping[str, Any], after: Mapping[str, Any], fields: Iterable[str]
+) -> tuple[FieldChange, ...]:
+    """The changes from ``before`` to ``after`` over ``fields`` (a field absent before changed)."""
+    names = [f for f in fields if f in after]
+    if before == after:
+        return ()
+    absent = [f for f in names if f not in before]
+    differ = [f for f in names if f in before and before[f] != after[f]]
+    cmp_before = {f: comparable(f, before[f]) for f in differ}
+    cmp_after = {f: comparable(f, after[f]) for f in differ}
+    if not absent and cmp_before == cmp_after:
+        return ()
+    changes = {f: _appeared(f, after[f]) for f in absent}
+    added: dict[str, list[Any]] = {}
+    removed: dict[str, list[Any]] = {}
+    changed: set[str] = set()
+    tree = DeepDiff(cmp_before, cmp_after, view="tree", threshold_to_diff_deeper=0)
+    for report, levels in tree.items():
+        for level in levels:
+            field = level.path(output_format="list")[0]
+            changed.add(field)
+            if report == "set_item_added":
+                added.setdefault(field, []).append(level.t2)
+            elif report == "set_item_removed":
+                removed.setdefault(field, []).append(level.t1)
+            elif field in LIST_FIELDS:
+                # A list against null: every item of either side is the change.
+                added[field] = list(level.t2 or ())
+                removed[field] = list(level.t1 or ())
+    for field in changed:
+        changes[field] = FieldChange(
+            field=field,
+            before=display(field, before[field]),
+            after=display(field, after[field]),
+            added=_items(field, after[field], added.get(field, ())),
+            removed=_items(field, before[field], removed.get(field, ())),
+        )
+    return tuple(changes[f] for f in field_order(changes))
+
+
+def diff_model(
+    model: DesiredModel, desired: Mapping[str, Any], baseline: Mapping[str, Any]
+) -> ModelDiff:
+    """Changes from a baseline (live draft or last applied) to the desired model."""
+    changes = compare(_pricing_view(desired, baseline), desired, desired.keys())
+    return ModelDiff(changes, update_patch(model, baseline, {c.field for c in changes}))
+
+
+def diff_create(model: DesiredModel) -> ModelDiff:
+    """A new draft: every field the manifest sets, ignore_changes included."""
+    desired = normalize_fields(model.fields, model.fields.keys())
+    desired = {f: v for f, v in desired.items() if v is not None}
+    return ModelDiff(compare({}, desired, desired.keys()), create_patch(model))
+
+
+def drift(
+    last_applied: Mapping[str, Any], live: Mapping[str, Any], fields: Iterable[str]
+) -> tuple[FieldChange, ...]:
+    """Fields changed outside reconciler, last applied -> live; never-applied fields skipped."""
+    return compare(last_applied, live, [f for f in fields if f in last_applied])
+
+
+def create_patch(model: DesiredModel) -> dict[str, Any]:
+    """Every field the manifest sets, as written; null values are left out of a new draft."""
+    patch = {f: to_plain(v) for f, v in model.fields.items() if v is not None}
+    if PRICING in patch:
+        patch[PRICING] = [_without_id(e) for e in patch[PRICING]]
+    return {f: patch[f] for f in field_order(patch)}
+
+
+def update_patch(
+    model: DesiredModel, baseline: Mapping[str, Any], changed: Iterable[str]
+) -> dict[str, Any]:
+    """Only the changed fields, in the form the manifest uses (labels or ids as written)."""
+    patch: dict[str, Any] = {}
+    changed = set(changed)
+    for field in changed - {PRICING, "pricing_ids"}:
+        value = model.fields[field]
+        # Absent and null both mean "not given" on the wire; "" is what clears a string.
+        patch[field] = "" if value is None and field in STRING_FIELDS else to_plain(value)
+    if PRICING in changed or "pricing_ids" in changed:
+        patch.update(_pricing_patch(model, baseline))
+    return {f: patch[f] for f in field_order(patch)}
+
+
+def display(field: str, value: Any) -> Any:
+    """A normalized value as plans show it: pricing entries without their ids."""
+    if field == PRICING and value is not None:
+        return [_without_id(e) for e in value]
+    return value
+
+
+def _pricing_patch(model: DesiredModel, baseline: Mapping[str, Any]) -> dict[str, Any]:
+    managed = set(model.fields) - model.ignore_changes
+    wanted_ids = list(model.fields.get("pricing_ids") or []) if "pricing_ids" in managed else []
+    if PRICING not in managed:
+        return {"pricing_ids": wanted_ids}
+    # Contract: pricing_ids replaces the kept set, then entries without id are created and
+    # merged in. So keep the live ids whose content is still wanted, create the rest.
+    available: dict[tuple[str, str, str, str], list[str]] = {}
+    for entry in baseline.get(PRICING) or []:
+        if entry.get("id") and entry["id"] not in wanted_ids:
+            available.setdefault(pricing_key(entry), []).append(entry["id"])
+    kept, new = set(wanted_ids), []
+    for entry in model.fields.get(PRICING) or []:
+        ids = available.get(pricing_key(entry))
+        if ids:
+            kept.add(ids.pop(0))
+        else:
+            new.append(_without_id(to_plain(entry)))
+    patch: dict[str, Any] = {"pricing_ids": sorted(kept)}
+    if new:
+        patch[PRICING] = new
+    return patch
+
+
+def _pricing_view(desired: Mapping[str, Any], baseline: Mapping[str, Any]) -> Mapping[str, Any]:
+    """When a manifest names kept entries by id and others by content, compare each part apart."""
+    if PRICING not in desired or "pricing_ids" not in desired:
+        return baseline
+    ids = set(desired["pricing_ids"] or ())
+    view = dict(baseline)
+    if PRICING in baseline:
+        view[PRICING] = [e for e in baseline[PRICING] or () if e.get("id") not in ids]
+    if "pricing_ids" in baseline:
+        view["pricing_ids"] = [i for i in baseline["pricing_ids"] or () if i in ids]
+    return view
+
+
+def _appeared(field: str, value: Any) -> FieldChange:
+    items = tuple(display(field, value)) if field in LIST_FIELDS and value is not None else ()
+    return FieldChange(field=field, before=None, after=display(field, value), added=items)
+
+
+def _items(field: str, side: Any, items: Iterable[Any]) -> tuple[Any, ...]:
+    """Comparable items mapped back to how one side spells them, in that side's order."""
+    wanted = set(items)
+    if not wanted or field not in LIST_FIELDS or side is None:
+        return ()
+    if field in LABEL_LIST_FIELDS:
+        return tuple(v for v in side if label_key(v) in wanted)
+    if field == PRICING:
+        seen: Counter[tuple[str, str, str, str]] = Counter()
+        out = []
+        for entry in side:
+            key = pricing_key(entry)
+            if (*key, seen[key]) in wanted:
+                out.append(_without_id(entry))
+            seen[key] += 1
+        return tuple(out)
+    return tuple(v for v in side if v in wanted)
+
+
+def _without_id(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k != "id"}

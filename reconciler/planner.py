@@ -1,0 +1,185 @@
+"""The planner: desired models, state records and live drafts in, a ``Plan`` out. No I/O.
+
+Actions:
+- no record and no ``metadata.draft_id``: **create** (every field, ignore_changes included);
+- no record and a ``metadata.draft_id``: **adopt** that draft (always a change: the state
+  learns the model, even when the draft already matches and the patch is empty);
+- a record: **update**, or **noop** when the baseline already matches;
+- a record whose live draft is gone (404): **create** anew, with a warning;
+- a record with no manifest: **deactivate** with ``prune`` (empty patch when the draft is
+  already inactive or gone: the applier then only drops it from the state), else a warning.
+
+The baseline is the live draft when it was read, else the record's ``last_applied``
+(``refreshed=False``, or a draft this run did not read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.diff import ModelDiff, diff_create, diff_model, drift
+from reconciler.errors import PlanError
+from reconciler.manifest import DesiredModel
+from reconciler.normalize import (
+    desired_digest,
+    live_fingerprint,
+    managed_fields,
+    normalize_desired,
+    normalize_live,
+)
+from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.state import ModelRecord
+from reconciler.wire import DraftFormState
+
+
+def build_plan(
+    desired: Sequence[DesiredModel],
+    records: Mapping[str, ModelRecord],
+    live: Mapping[str, DraftFormState | None],
+    *,
+    prune: bool = False,
+    targets: frozenset[str] | None = None,
+    refreshed: bool = True,
+) -> Plan:
+    """Plan every model in scope; ``live`` maps key -> live draft (None: 404, absent: not read)."""
+    by_key: dict[str, DesiredModel] = {}
+    for model in desired:
+        if model.key in by_key:
+            raise PlanError(f"model {model.key} is described twice ({_where(model)})")
+        by_key[model.key] = model
+
+    def in_scope(key: str) -> bool:
+        return targets is None or key in targets
+
+    reads = live if refreshed else {}
+    changes: list[ModelChange] = []
+    drifts: list[DriftEntry] = []
+    problems: list[str] = []
+    for key in sorted(k for k in by_key if in_scope(k)):
+        model, record = by_key[key], records.get(key)
+        if record and model.draft_id and model.draft_id != record.draft_id:
+            problems.append(
+                f"model {key}: metadata.draft_id is {model.draft_id} but the state maps it to "
+                f"draft {record.draft_id}; remove metadata.draft_id, or run "
+                f"`reconciler state rm {key}` to adopt {model.draft_id} instead"
+            )
+            continue
+        if record is None and model.draft_id and key in reads and reads[key] is None:
+            problems.append(
+                f"model {key}: metadata.draft_id {model.draft_id} names a draft the catalog "
+                "does not have; fix the id, or remove it to create a new draft"
+            )
+            continue
+        change, drift_entry = _plan_model(model, record, reads, refreshed=refreshed)
+        changes.append(change)
+        if drift_entry:
+            drifts.append(drift_entry)
+    if problems:
+        raise PlanError("\n".join(problems))
+
+    warnings: list[str] = []
+    for key in sorted(k for k in records if k not in by_key and in_scope(k)):
+        if prune:
+            changes.append(_deactivate(key, records[key], reads))
+        else:
+            warnings.append(
+                f"model {key} is in the state but has no manifest; "
+                "run with --prune to deactivate it"
+            )
+    for key in sorted((targets or frozenset()) - by_key.keys() - records.keys()):
+        warnings.append(f"target {key} matches no manifest and no model in the state")
+
+    return Plan(
+        changes=tuple(changes),
+        drift=tuple(drifts),
+        warnings=tuple(warnings),
+        managed_models=len(records),
+        refreshed=refreshed,
+        targets=tuple(sorted(targets)) if targets is not None else None,
+    )
+
+
+def _plan_model(
+    model: DesiredModel,
+    record: ModelRecord | None,
+    reads: Mapping[str, DraftFormState | None],
+    *,
+    refreshed: bool,
+) -> tuple[ModelChange, DriftEntry | None]:
+    key, digest = model.key, desired_digest(model)
+    common: dict[str, Any] = {"key": key, "desired_digest": digest, "source": _where(model)}
+    if record is None and model.draft_id is None:
+        return _change(diff_create(model), action="create", **common), None
+
+    draft_id = record.draft_id if record else model.draft_id
+    current = reads.get(key)
+    if record and key in reads and current is None:
+        warning = f"draft {draft_id} in the state no longer exists; a new draft will be created"
+        return _change(diff_create(model), action="create", warnings=(warning,), **common), None
+
+    desired = normalize_desired(model)
+    fields = managed_fields(model)
+    warnings: list[str] = []
+    drift_entry = None
+    if current is not None:
+        baseline = normalize_live(current, fields)
+        common.update(live_fingerprint=live_fingerprint(current), pending_ids=current.pending_ids)
+        warnings.extend(_pending_warning(current))
+        if record:
+            drifted = drift(record.last_applied, baseline, fields)
+            if drifted:
+                drift_entry = DriftEntry(key=key, draft_id=draft_id, field_changes=drifted)
+    elif record:
+        baseline = record.last_applied
+        if refreshed:
+            warnings.append(f"draft {draft_id} not read; planned against the last applied state")
+    else:
+        # Adopting without reading the draft: nothing is known of it, so set every field.
+        baseline = {}
+        warnings.append(f"draft {draft_id} not read; the patch sets every managed field")
+
+    result = diff_model(model, desired, baseline)
+    action = "adopt" if record is None else ("update" if result.patch else "noop")
+    change = _change(result, action=action, draft_id=draft_id, warnings=tuple(warnings), **common)
+    return change, drift_entry
+
+
+def _deactivate(
+    key: str, record: ModelRecord, reads: Mapping[str, DraftFormState | None]
+) -> ModelChange:
+    draft_id, current = record.draft_id, reads.get(key)
+    common: dict[str, Any] = {"key": key, "action": "deactivate", "draft_id": draft_id}
+    if key in reads and current is None:
+        gone = f"draft {draft_id} no longer exists; the model is only dropped from the state"
+        return ModelChange(warnings=(gone,), **common)
+    if current is not None:
+        common.update(
+            live_fingerprint=live_fingerprint(current),
+            pending_ids=current.pending_ids,
+            warnings=_pending_warning(current),
+        )
+    active = current.active if current is not None else record.last_applied.get("active")
+    if active is False:
+        inactive = f"draft {draft_id} is already inactive; the model is only dropped from the state"
+        return ModelChange(**{**common, "warnings": (*common.get("warnings", ()), inactive)})
+    return ModelChange(
+        field_changes=(FieldChange(field="active", before=active, after=False),),
+        patch={"active": False},
+        **common,
+    )
+
+
+def _pending_warning(current: DraftFormState) -> tuple[str, ...]:
+    if not current.pending_ids:
+        return ()
+    keys = ", ".join(sorted(current.pending_ids))
+    return (f"draft {current.draft_id} has pending proposals not made by this plan: {keys}",)
+
+
+def _change(result: ModelDiff, **fields: Any) -> ModelChange:
+    return ModelChange(field_changes=result.field_changes, patch=result.patch, **fields)
+
+
+def _where(model: DesiredModel) -> str | None:
+    return str(model.source) if model.source else None

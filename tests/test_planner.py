@@ -1,0 +1,300 @@
+import pytest
+from plan_builders import desired, live, price, record
+
+from reconciler.errors import PlanError
+from reconciler.normalize import desired_digest, live_fingerprint
+from reconciler.plan import FieldChange
+from reconciler.planner import build_plan
+from reconciler.state import ModelRecord
+
+
+def only(plan):
+    """The one change of a single-model plan."""
+    (change,) = plan.changes
+    return change
+
+
+def test_a_model_without_record_or_draft_id_is_created_with_every_field():
+    model = desired(name="N", description="first", active=True, ignore=("description",), line=3)
+    change = only(build_plan([model], {}, {}))
+    assert change.action == "create"
+    assert change.draft_id is None
+    assert change.patch == {"name": "N", "description": "first", "active": True}
+    assert change.desired_digest == desired_digest(model)
+    assert change.source == "manifests/gpt-4o.yaml:3:1"
+    assert change.live_fingerprint is None
+
+
+def test_a_model_with_metadata_draft_id_is_adopted_with_a_minimal_patch():
+    model = desired(name="N", provider="openai", draft_id="d-7")
+    draft = live("d-7", name="Old", provider="OpenAI")
+    change = only(build_plan([model], {}, {model.key: draft}))
+    assert change.action == "adopt"
+    assert change.draft_id == "d-7"
+    assert change.patch == {"name": "N"}
+    assert change.live_fingerprint == live_fingerprint(draft)
+
+
+def test_adopting_a_draft_that_already_matches_is_still_a_change_with_nothing_to_send():
+    model = desired(name="N", draft_id="d-7")
+    plan = build_plan([model], {}, {model.key: live("d-7", name="N")})
+    assert only(plan).action == "adopt"
+    assert only(plan).patch == {}
+    assert plan.has_changes
+    assert plan.summary.line() == "Plan: 1 to adopt, 0 to create, 0 to update, 0 to deactivate."
+
+
+def test_adopting_a_draft_the_catalog_does_not_have_is_an_error():
+    model = desired(name="N", draft_id="d-missing")
+    with pytest.raises(PlanError, match=r"metadata\.draft_id d-missing names a draft the catalog"):
+        build_plan([model], {}, {model.key: None})
+
+
+def test_adopting_without_reading_the_draft_sets_every_managed_field():
+    model = desired(name="N", description="x", draft_id="d-7", ignore=("description",))
+    change = only(build_plan([model], {}, {}, refreshed=False))
+    assert change.action == "adopt"
+    assert change.patch == {"name": "N"}
+    assert "not read" in change.warnings[0]
+
+
+def test_a_draft_id_that_contradicts_the_state_is_an_error():
+    model = desired(name="N", draft_id="d-new")
+    records = {model.key: ModelRecord(draft_id="d-old")}
+    with pytest.raises(PlanError, match="state rm gpt-4o"):
+        build_plan([model], records, {model.key: live("d-old", name="N")})
+
+
+def test_a_recorded_model_that_differs_is_updated():
+    model = desired(name="New", active=True)
+    before = live(name="New", active=True)
+    draft = live(name="Old", active=True, revision=4)
+    change = only(build_plan([model], {model.key: record(before, model)}, {model.key: draft}))
+    assert change.action == "update"
+    assert change.draft_id == "d-1"
+    assert change.patch == {"name": "New"}
+    assert change.field_changes == (FieldChange(field="name", before="Old", after="New"),)
+
+
+def test_a_live_state_equal_to_the_desired_one_gives_an_empty_plan():
+    model = desired(
+        provider="openai",
+        departments=["support", "research"],
+        active=True,
+        pricing=[price("in", "0.60", "usd")],
+    )
+    draft = live(
+        provider="OpenAI",
+        departments=["Research", "Support"],
+        active=True,
+        pricing=[price("in", "0.6", id="p-1")],
+        pricing_ids=["p-1"],
+    )
+    plan = build_plan([model], {model.key: record(draft, model)}, {model.key: draft})
+    assert only(plan).action == "noop"
+    assert not plan.has_changes
+    assert plan.drift == ()
+    assert plan.summary.line() == "No changes. The catalog matches the manifests."
+
+
+def test_a_recorded_draft_that_is_gone_is_created_anew_with_a_warning():
+    model = desired(name="N")
+    plan = build_plan([model], {model.key: ModelRecord(draft_id="d-gone")}, {model.key: None})
+    change = only(plan)
+    assert change.action == "create"
+    assert change.draft_id is None
+    assert change.patch == {"name": "N"}
+    assert "draft d-gone in the state no longer exists" in change.warnings[0]
+
+
+def test_a_model_without_manifest_is_only_warned_about_without_prune():
+    plan = build_plan([], {"old": ModelRecord(draft_id="d-9")}, {"old": live("d-9", active=True)})
+    assert plan.changes == ()
+    assert plan.warnings == (
+        "model old is in the state but has no manifest; run with --prune to deactivate it",
+    )
+    assert not plan.has_changes
+
+
+def test_prune_deactivates_a_model_without_manifest():
+    draft = live("d-9", active=True)
+    plan = build_plan([], {"old": ModelRecord(draft_id="d-9")}, {"old": draft}, prune=True)
+    change = only(plan)
+    assert change.action == "deactivate"
+    assert change.patch == {"active": False}
+    assert change.field_changes == (FieldChange(field="active", before=True, after=False),)
+    assert change.live_fingerprint == live_fingerprint(draft)
+    assert plan.summary.line() == "Plan: 0 to create, 0 to update, 1 to deactivate."
+
+
+def test_pruning_an_inactive_draft_only_drops_it_from_the_state():
+    plan = build_plan(
+        [], {"old": ModelRecord(draft_id="d-9")}, {"old": live("d-9", active=False)}, prune=True
+    )
+    change = only(plan)
+    assert change.action == "deactivate"
+    assert change.patch == {}
+    assert "already inactive" in change.warnings[0]
+
+
+def test_pruning_a_draft_that_is_gone_only_drops_it_from_the_state():
+    plan = build_plan([], {"old": ModelRecord(draft_id="d-9")}, {"old": None}, prune=True)
+    assert only(plan).patch == {}
+    assert "no longer exists" in only(plan).warnings[0]
+
+
+def test_pruning_without_refresh_trusts_the_last_applied_active_flag():
+    records = {
+        "on": ModelRecord(draft_id="d-1", last_applied={"active": True}),
+        "off": ModelRecord(draft_id="d-2", last_applied={"active": False}),
+        "unknown": ModelRecord(draft_id="d-3"),
+    }
+    plan = build_plan([], records, {}, prune=True, refreshed=False)
+    patches = {c.key: c.patch for c in plan.changes}
+    assert patches == {"off": {}, "on": {"active": False}, "unknown": {"active": False}}
+
+
+def test_targets_limit_the_plan_including_prune():
+    a, b = desired("a", name="A"), desired("b", name="B")
+    records = {"gone": ModelRecord(draft_id="d-9"), "kept": ModelRecord(draft_id="d-8")}
+    reads = {"gone": live("d-9", active=True), "kept": live("d-8", active=True)}
+    plan = build_plan([a, b], records, reads, prune=True, targets=frozenset({"a", "gone"}))
+    assert [(c.key, c.action) for c in plan.changes] == [("a", "create"), ("gone", "deactivate")]
+    assert plan.targets == ("a", "gone")
+
+
+def test_a_target_that_matches_nothing_is_warned_about():
+    plan = build_plan([desired("a", name="A")], {}, {}, targets=frozenset({"a", "typo"}))
+    assert plan.warnings == ("target typo matches no manifest and no model in the state",)
+
+
+def test_without_refresh_the_plan_is_made_against_the_last_applied_values():
+    model = desired(name="New", departments=["A"])
+    records = {model.key: record(live(name="Old", departments=["a"]), model)}
+    ignored_live = {model.key: live(name="New", departments=["A"])}
+    plan = build_plan([model], records, ignored_live, refreshed=False)
+    change = only(plan)
+    assert change.action == "update"
+    assert change.patch == {"name": "New"}
+    assert change.live_fingerprint is None
+    assert change.warnings == ()
+    assert plan.drift == ()
+    assert not plan.refreshed
+
+
+def test_a_recorded_draft_not_read_is_planned_against_the_state_with_a_warning():
+    model = desired(name="New")
+    plan = build_plan([model], {model.key: record(live(name="Old"), model)}, {})
+    assert only(plan).patch == {"name": "New"}
+    assert "not read; planned against the last applied state" in only(plan).warnings[0]
+
+
+def test_a_field_newly_managed_is_patched_when_planning_from_the_state():
+    model = desired(name="N", voices=["alloy"])
+    records = {model.key: ModelRecord(draft_id="d-1", last_applied={"name": "N"})}
+    change = only(build_plan([model], records, {}, refreshed=False))
+    assert change.patch == {"voices": ["alloy"]}
+    assert change.field_changes[0].before is None
+
+
+def test_pending_proposals_are_reported_on_the_change():
+    model = desired(name="N")
+    draft = live(name="N", pending_ids=["k-2", "k-1"])
+    change = only(build_plan([model], {model.key: record(draft, model)}, {model.key: draft}))
+    assert change.pending_ids == ("k-2", "k-1")
+    assert change.warnings == ("draft d-1 has pending proposals not made by this plan: k-1, k-2",)
+    assert change.action == "noop"
+
+
+def test_drift_is_reported_apart_and_still_corrected_by_the_manifest():
+    model = desired(name="Mine", description="Doc", departments=["A"])
+    applied = live(name="Mine", description="Doc", departments=["A"])
+    edited = live(name="Theirs", description="Doc", departments=["A", "B"])
+    plan = build_plan([model], {model.key: record(applied, model)}, {model.key: edited})
+    (entry,) = plan.drift
+    assert entry.key == model.key
+    assert entry.draft_id == "d-1"
+    assert [(c.field, c.before, c.after) for c in entry.field_changes] == [
+        ("name", "Mine", "Theirs"),
+        ("departments", ["A"], ["A", "B"]),
+    ]
+    assert only(plan).patch == {"name": "Mine", "departments": ["A"]}
+
+
+def test_drift_that_the_manifest_now_agrees_with_is_reported_without_a_change():
+    model = desired(name="Theirs")
+    applied = live(name="Mine")
+    edited = live(name="Theirs")
+    plan = build_plan([model], {model.key: record(applied, model)}, {model.key: edited})
+    assert only(plan).action == "noop"
+    assert len(plan.drift) == 1
+
+
+def test_a_manifest_change_alone_is_not_drift():
+    model = desired(name="Next")
+    draft = live(name="Now")
+    plan = build_plan([model], {model.key: record(draft, model)}, {model.key: draft})
+    assert only(plan).action == "update"
+    assert plan.drift == ()
+
+
+def test_ignored_fields_are_never_compared_patched_or_drift():
+    model = desired(name="N", description="mine", ignore=("description",))
+    # Even a record that once stored the field (before it was ignored) sees no drift in it.
+    rec = ModelRecord(draft_id="d-1", last_applied={"name": "N", "description": "mine"})
+    edited = live(name="N", description="theirs")
+    plan = build_plan([model], {model.key: rec}, {model.key: edited})
+    assert only(plan).action == "noop"
+    assert plan.drift == ()
+
+
+def test_defaults_merged_fields_are_planned_like_any_other():
+    # The loader merges Defaults into fields; the planner cannot and need not tell them apart.
+    model = desired(name="N", pricing_enabled=True, departments=["Research"])
+    draft = live(name="N", pricing_enabled=False, departments=["Research"])
+    change = only(build_plan([model], {model.key: record(draft, model)}, {model.key: draft}))
+    assert change.patch == {"pricing_enabled": True}
+
+
+def test_every_action_together_is_sorted_by_key_and_counted():
+    models = [
+        desired("c-create", name="C"),
+        desired("a-adopt", name="A", draft_id="d-a"),
+        desired("u-update", name="U"),
+        desired("n-noop", name="N"),
+    ]
+    records = {
+        "u-update": ModelRecord(draft_id="d-u", last_applied={"name": "old"}),
+        "n-noop": ModelRecord(draft_id="d-n", last_applied={"name": "N"}),
+        "z-gone": ModelRecord(draft_id="d-z", last_applied={"active": True}),
+    }
+    reads = {
+        "a-adopt": live("d-a", name="A"),
+        "u-update": live("d-u", name="old"),
+        "n-noop": live("d-n", name="N"),
+        "z-gone": live("d-z", active=True),
+    }
+    plan = build_plan(models, records, reads, prune=True)
+    assert [(c.key, c.action) for c in plan.changes] == [
+        ("a-adopt", "adopt"),
+        ("c-create", "create"),
+        ("n-noop", "noop"),
+        ("u-update", "update"),
+        ("z-gone", "deactivate"),
+    ]
+    assert plan.managed_models == 3
+    assert plan.summary.line() == "Plan: 1 to adopt, 1 to create, 1 to update, 1 to deactivate."
+
+
+def test_one_key_described_twice_is_an_error():
+    with pytest.raises(PlanError, match="described twice"):
+        build_plan([desired("a", name="A"), desired("a", name="B")], {}, {})
+
+
+def test_every_problem_is_reported_at_once():
+    a = desired("a", name="A", draft_id="d-missing")
+    b = desired("b", name="B", draft_id="d-other")
+    with pytest.raises(PlanError) as caught:
+        build_plan([a, b], {"b": ModelRecord(draft_id="d-b")}, {"a": None, "b": live("d-b")})
+    assert "model a:" in str(caught.value)
+    assert "model b:" in str(caught.value)
