@@ -78,6 +78,10 @@ class StateStore:
         self.path = path
         self.lock_path = path.with_name(path.name + ".lock")
 
+    def lineage_of(self, doc: StateDocument) -> str:
+        """The lineage a saved plan records: empty while no state file exists yet."""
+        return doc.lineage if self.path.exists() else ""
+
     def load(self) -> StateDocument:
         """The state on disk, or a new empty one (fresh lineage) if there is none yet."""
         try:

@@ -89,7 +89,8 @@ async def apply(
                 now=now,
             )
             if saved is not None:
-                plan = await _prove_current(settings, client, saved, desired, doc, err)
+                lineage = store.lineage_of(doc)
+                plan = await _prove_current(settings, client, saved, desired, doc, lineage, err)
             else:
                 await _settle(settings, applier, doc, err)
                 request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
@@ -129,6 +130,7 @@ async def _prove_current(
     saved: SavedPlan,
     desired: Sequence[DesiredModel],
     doc: StateDocument,
+    lineage: str,
     err: Console,
 ) -> Plan:
     """The saved plan, if nothing it was made from has changed since; else StalePlanError."""
@@ -137,7 +139,9 @@ async def _prove_current(
         reasons.append(
             f"it was made against {saved.endpoint}, not {endpoint_label(settings.endpoint)}"
         )
-    if saved.state_lineage != doc.lineage:
+    if not saved.state_lineage and lineage:
+        reasons.append("the state changed: it did not exist yet when the plan was made")
+    elif saved.state_lineage != lineage:
         reasons.append("the state file is another one (its lineage differs)")
     elif saved.state_serial != doc.serial:
         reasons.append(f"the state changed (serial {saved.state_serial} -> {doc.serial})")

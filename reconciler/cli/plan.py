@@ -88,7 +88,8 @@ async def plan(
     settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
     err = stderr_console(settings)
     desired = load_desired(paths)
-    doc = StateStore(settings.state_path).load()
+    store = StateStore(settings.state_path)
+    doc = store.load()
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
     async with settings.open_client(err) as client:
         result = await make_plan(settings, client, desired, doc, request, err)
@@ -97,7 +98,7 @@ async def plan(
         saved = SavedPlan(
             created_at=now(),
             endpoint=endpoint_label(settings.endpoint),
-            state_lineage=doc.lineage,
+            state_lineage=store.lineage_of(doc),
             state_serial=doc.serial,
             manifests_digest=manifests_digest(desired),
             plan=result,

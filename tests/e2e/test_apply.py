@@ -1,0 +1,155 @@
+"""apply against the local catalog over real HTTP: happy paths, faults, rejections."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.conftest import TOKEN, Workspace
+
+GPT = {
+    "key": "gpt-4o-mini",
+    "spec": {
+        "name": "GPT-4o mini",
+        "provider": "openai",
+        "departments": ["Support", "research"],
+        "modalities": ["text", "image"],
+        "modalities_enabled": True,
+        "pricing_enabled": True,
+        "pricing": [
+            {"label": "input", "unit": "1M tokens", "amount": "0.15", "currency": "USD"},
+            {"label": "output", "unit": "1M tokens", "amount": "0.60", "currency": "USD"},
+        ],
+    },
+}
+CLAUDE = {
+    "key": "claude-3-5-haiku",
+    "spec": {
+        "name": "Claude 3.5 Haiku",
+        "provider": "Anthropic",
+        "reasoning_levels": ["low", "high"],
+        "reasoning_levels_enabled": True,
+    },
+}
+MISTRAL = {
+    "key": "mistral-large",
+    "spec": {"name": "Mistral Large", "provider": "Mistral", "modalities": ["text"]},
+}
+
+
+def plan_json(ws: Workspace, *args: str) -> dict:
+    result = ws.cli(["plan", "--format", "json", *args])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def assert_converged(ws: Workspace, count: int) -> None:
+    """Every model applied once: no duplicate drafts, nothing pending, an empty plan."""
+    assert len(ws.catalog.drafts()) == count
+    assert ws.catalog.pending() == []
+    state = ws.state()
+    assert state["journal"] == {}
+    assert len(state["models"]) == count
+    result = ws.cli(["plan", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.stdout
+
+
+def test_apply_creates_every_model_and_the_next_plan_is_empty(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert "Apply complete: 2 created, 0 updated, 0 deactivated." in result.stdout
+    assert_converged(workspace, 2)
+    drafts = workspace.catalog.drafts()
+    state = workspace.state()
+    assert {record["draft_id"] for record in state["models"].values()} == set(drafts)
+
+
+def test_update_sends_only_the_changed_fields(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    changed = {**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini (2024-07-18)"}}
+    changed["spec"]["pricing"] = [
+        {"label": "input", "unit": "1M tokens", "amount": "0.15", "currency": "USD"},
+        {"label": "output", "unit": "1M tokens", "amount": "0.50", "currency": "USD"},
+    ]
+    workspace.write_models(changed)
+    document = plan_json(workspace)
+    (change,) = [c for c in document["changes"] if c["action"] != "noop"]
+    assert change["action"] == "update"
+    assert set(change["patch"]) == {"name", "pricing", "pricing_ids"}
+    assert change["patch"]["pricing"] == [
+        {"label": "output", "unit": "1M tokens", "amount": "0.50", "currency": "USD"}
+    ]
+    assert len(change["patch"]["pricing_ids"]) == 1
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert "1 updated" in result.stdout
+    assert_converged(workspace, 1)
+
+
+def test_apply_without_a_terminal_refuses_unless_auto_approved(workspace):
+    workspace.write_models(GPT)
+    result = workspace.cli(["apply"])
+    assert result.exit_code == 1
+    assert "--auto-approve" in result.stderr
+    assert workspace.catalog.drafts() == {}
+    assert workspace.catalog.faults.writes == 0
+
+
+@pytest.mark.parametrize(("fault", "label"), [(1, "soft patch"), (2, "ack")])
+def test_lost_response_is_replayed_not_applied_twice(workspace, fault, label):
+    workspace.write_models(GPT)
+    workspace.catalog.faults.drop_responses.add(fault)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, f"lost {label} response: {result.output}"
+    assert_converged(workspace, 1)
+
+
+def test_503s_are_retried_with_the_same_key(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    workspace.catalog.faults.fail_next_writes(3)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 2)
+
+
+def test_429_is_retried_after_retry_after(workspace):
+    workspace.write_models(GPT)
+    workspace.catalog.faults.rate_limit_next(2, retry_after=1)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 1)
+
+
+def test_a_rejected_model_is_reported_and_the_others_go_on(workspace):
+    broken = {"key": "broken-model", "spec": {"name": "Broken", "provider": "NoSuchProvider"}}
+    workspace.write_models(GPT, broken, CLAUDE)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 1
+    assert "broken-model" in result.stdout
+    assert "provider" in result.stdout
+    assert "NoSuchProvider" in result.stdout
+    assert "Apply finished with errors: 2 created, 0 updated, 0 deactivated, 1 failed." in (
+        result.stdout
+    )
+    state = workspace.state()
+    assert sorted(state["models"]) == ["claude-3-5-haiku", "gpt-4o-mini"]
+    assert state["journal"] == {}
+    assert workspace.catalog.pending() == []
+    assert len(workspace.catalog.drafts()) == 2
+
+
+def test_token_appears_in_no_output_state_or_plan(workspace, tmp_path):
+    workspace.write_models(GPT)
+    outputs = [
+        workspace.cli(["plan", "--out", str(tmp_path / "plan.json")]),
+        workspace.cli(["apply", "--plan", str(tmp_path / "plan.json")]),
+        workspace.cli(["drift", "--format", "json"]),
+    ]
+    for result in outputs:
+        assert TOKEN not in result.output
+    assert TOKEN not in workspace.state_path.read_text()
+    assert TOKEN not in (tmp_path / "plan.json").read_text()

@@ -1,0 +1,105 @@
+"""plan, saved plans, drift, prune and import against the local catalog over real HTTP."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.test_apply import CLAUDE, GPT, assert_converged
+
+
+def test_plan_shows_creates_and_its_exit_code_says_changes(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    result = workspace.cli(["plan", "--detailed-exitcode"])
+    assert result.exit_code == 2, result.output
+    assert "Plan: 2 to create, 0 to update, 0 to deactivate." in result.stdout
+    assert workspace.catalog.faults.writes == 0
+
+
+def test_saved_plan_applies_when_current(workspace, tmp_path):
+    workspace.write_models(GPT)
+    plan_file = tmp_path / "plan.json"
+    assert workspace.cli(["plan", "--out", str(plan_file)]).exit_code == 0
+    shown = workspace.cli(["show", str(plan_file)])
+    assert "Plan: 1 to create" in shown.stdout
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 1)
+
+
+def test_saved_plan_is_refused_when_the_draft_changed_since(workspace, tmp_path):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini v2"}})
+    plan_file = tmp_path / "plan.json"
+    assert workspace.cli(["plan", "--out", str(plan_file)]).exit_code == 0
+    draft_id = workspace.state()["models"]["gpt-4o-mini"]["draft_id"]
+    workspace.send(draft_id=draft_id, description="edited by hand")
+    writes = workspace.catalog.faults.writes
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+    assert result.exit_code == 1
+    assert "stale" in result.stderr
+    assert "gpt-4o-mini" in result.stderr
+    assert workspace.catalog.faults.writes == writes
+
+
+def test_saved_plan_is_refused_when_the_state_changed_since(workspace, tmp_path):
+    workspace.write_models(GPT)
+    plan_file = tmp_path / "plan.json"
+    assert workspace.cli(["plan", "--out", str(plan_file)]).exit_code == 0
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+    assert result.exit_code == 1
+    assert "the state changed" in result.stderr
+    assert len(workspace.catalog.drafts()) == 1
+
+
+def test_drift_reports_changes_made_outside_and_apply_restores(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    assert workspace.cli(["drift"]).exit_code == 0
+    draft_id = workspace.state()["models"]["gpt-4o-mini"]["draft_id"]
+    workspace.send(draft_id=draft_id, name="Renamed by hand", departments=["Legal"])
+    result = workspace.cli(["drift", "--format", "json"])
+    assert result.exit_code == 2, result.output
+    document = json.loads(result.stdout)
+    (entry,) = document["drift"]
+    assert entry["key"] == "gpt-4o-mini"
+    assert {change["field"] for change in entry["field_changes"]} == {"name", "departments"}
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    assert workspace.cli(["drift"]).exit_code == 0
+    assert_converged(workspace, 1)
+
+
+def test_prune_deactivates_a_model_whose_manifest_is_gone(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    claude_draft = workspace.state()["models"]["claude-3-5-haiku"]["draft_id"]
+    workspace.write_models(GPT)
+    result = workspace.cli(["plan", "--detailed-exitcode"])
+    assert result.exit_code == 0
+    assert "--prune" in result.stderr
+    result = workspace.cli(["apply", "--auto-approve", "--prune"])
+    assert result.exit_code == 0, result.output
+    assert "1 deactivated" in result.stdout
+    assert workspace.read(claude_draft).active is False
+    assert list(workspace.state()["models"]) == ["gpt-4o-mini"]
+
+
+def test_import_adopts_a_draft_and_prints_its_manifest(workspace):
+    draft_id = workspace.send(name="Command R+", provider="cohere", modalities=["text"]).draft_id
+    result = workspace.cli(["import", "command-r-plus", draft_id])
+    assert result.exit_code == 0, result.output
+    assert workspace.state()["models"]["command-r-plus"]["draft_id"] == draft_id
+    assert "provider: Cohere" in result.stdout
+    (workspace.root / "manifests").mkdir(exist_ok=True)
+    (workspace.root / "manifests" / "command-r-plus.yaml").write_text(result.stdout)
+    result = workspace.cli(["plan", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert len(workspace.catalog.drafts()) == 1
+
+
+def test_import_of_an_unknown_draft_fails_and_changes_nothing(workspace):
+    result = workspace.cli(["import", "ghost", "00000000-0000-0000-0000-000000000000"])
+    assert result.exit_code == 1
+    assert "does not exist" in result.stderr
+    assert not workspace.state_path.exists()
