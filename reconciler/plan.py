@@ -209,14 +209,15 @@ class SavedPlan(_Frozen):
                 f'{source} is not a reconciler plan (no "kind": "{SAVED_PLAN_KIND}"); '
                 "make one with `reconciler plan --out FILE`"
             )
-        version = data.get("format_version")
-        plan = data.get("plan")
-        plan_version = plan.get("format_version") if isinstance(plan, dict) else None
-        if version != SAVED_PLAN_FORMAT_VERSION or plan_version != PLAN_FORMAT_VERSION:
-            raise PlanFileError(
-                f"{source} has plan format version {version!r}, but this reconciler reads "
-                f"version {SAVED_PLAN_FORMAT_VERSION}; make the plan again with this version"
-            )
+        versions = [("plan file", data.get("format_version"), SAVED_PLAN_FORMAT_VERSION)]
+        if isinstance(data.get("plan"), dict):
+            versions.append(("plan", data["plan"].get("format_version"), PLAN_FORMAT_VERSION))
+        for what, version, expected in versions:
+            if version != expected:
+                raise PlanFileError(
+                    f"{source} has {what} format version {version!r}, but this reconciler reads "
+                    f"version {expected}; make the plan again with this version"
+                )
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
