@@ -1,0 +1,132 @@
+"""The applier against the local catalog in-process: stale proposals, keys, convergence."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from rich.console import Console
+
+from reconciler.applier import Applier, idempotency_key
+from reconciler.client import CatalogClient, ClientSettings
+from reconciler.manifest import DesiredModel
+from reconciler.normalize import normalize_live
+from reconciler.planner import build_plan
+from reconciler.progress import Progress, ProgressMode
+from reconciler.server import create_app
+from reconciler.state import StateStore
+from reconciler.wire import PatchModelDraftApiRequest
+
+
+def _now() -> str:
+    return "2026-11-25T00:00:00+00:00"
+
+
+class InterferingClient(CatalogClient):
+    """Someone else changes the draft between our soft patch and our ack, ``times`` times."""
+
+    def __init__(self, *args, times: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.times = times
+
+    async def ack(self, idempotency_key, *, accept, draft_id=None):
+        if accept and self.times > 0 and draft_id is not None:
+            self.times -= 1
+            await self.send(
+                PatchModelDraftApiRequest(draft_id=draft_id, description=f"edit {self.times}")
+            )
+        return await super().ack(idempotency_key, accept=accept, draft_id=draft_id)
+
+
+@pytest.fixture
+def app(tmp_path):
+    return create_app(tmp_path / "catalog.sqlite3")
+
+
+def _client(app, cls=CatalogClient, **kwargs) -> CatalogClient:
+    settings = ClientSettings(base_url="http://catalog.test")
+    return cls(settings, transport=httpx.ASGITransport(app=app), **kwargs)
+
+
+def _progress() -> Progress:
+    return Progress(ProgressMode.NONE, Console(quiet=True), "test", 0)
+
+
+async def _apply(client, store, desired, records_live=None):
+    doc = store.load()
+    live = {}
+    for key, record in doc.models.items():
+        live[key] = await client.read(record.draft_id)
+    plan = build_plan(desired, doc.models, live)
+    applier = Applier(client, store, doc, {m.key: m for m in desired}, parallelism=4, now=_now)
+    return plan, await applier.apply(plan, _progress())
+
+
+MODEL = DesiredModel(
+    key="gpt-4o",
+    fields={"name": "GPT-4o", "provider": "OpenAI", "description": "omni", "active": True},
+)
+
+
+async def test_stale_proposal_is_rejected_and_the_model_replanned_once(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    async with _client(app) as client:
+        await _apply(client, store, [MODEL])
+    changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o (2024-11)"})
+    async with _client(app, InterferingClient, times=1) as client:
+        _, result = await _apply(client, store, [changed])
+        (outcome,) = result.outcomes
+        assert outcome.status == "applied", outcome.message
+        draft_id = store.load().models["gpt-4o"].draft_id
+        live = await client.read(draft_id)
+    assert live.name == "GPT-4o (2024-11)"
+    # The re-plan also restored the description the interference changed.
+    assert live.description == "omni"
+    assert live.pending_ids == []
+    assert store.load().journal == {}
+
+
+async def test_a_second_conflict_is_reported_and_nothing_stays_pending(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    async with _client(app) as client:
+        await _apply(client, store, [MODEL])
+    changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o v3"})
+    async with _client(app, InterferingClient, times=2) as client:
+        _, result = await _apply(client, store, [changed])
+        (outcome,) = result.outcomes
+        assert outcome.status == "failed"
+        assert "changed again" in outcome.message
+        live = await client.read(store.load().models["gpt-4o"].draft_id)
+    assert live.name == "GPT-4o"
+    assert live.pending_ids == []
+    assert store.load().journal == {}
+
+
+async def test_the_same_change_gets_the_same_key_and_a_revert_gets_another(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    async with _client(app) as client:
+        await _apply(client, store, [MODEL])
+        doc = store.load()
+        record = doc.models["gpt-4o"]
+        live = await client.read(record.draft_id)
+        renamed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "X"})
+        first = build_plan([renamed], doc.models, {"gpt-4o": live}).changes[0]
+        again = build_plan([renamed], doc.models, {"gpt-4o": live}).changes[0]
+        assert idempotency_key(first) == idempotency_key(again)
+        await _apply(client, store, [renamed])
+        await _apply(client, store, [MODEL])
+        doc = store.load()
+        live = await client.read(record.draft_id)
+        later = build_plan([renamed], doc.models, {"gpt-4o": live}).changes[0]
+    assert later.patch == first.patch
+    assert idempotency_key(later) != idempotency_key(first)
+
+
+async def test_state_records_the_live_draft_after_the_ack(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    async with _client(app) as client:
+        _, result = await _apply(client, store, [MODEL])
+        record = store.load().models["gpt-4o"]
+        live = await client.read(record.draft_id)
+    assert result.outcomes[0].status == "applied"
+    assert record.last_applied == normalize_live(live, MODEL.fields)
+    assert record.applied_at == _now()
