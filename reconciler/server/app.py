@@ -1,0 +1,144 @@
+"""The local catalog as a FastAPI app: ``POST /model/draft`` over a SQLite file.
+
+The app is thin: it authenticates, applies injected faults, classifies the
+body (``request``), claims the idempotency key, runs the operation in a worker
+thread (``operations``: SQLite calls block) and maps refusals to the
+contract's statuses. Every body it sends is a ``PatchModelDraftApiResponse``,
+404s of unknown paths included.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from reconciler.server.database import Database
+from reconciler.server.faults import DroppedResponse, FaultInjector
+from reconciler.server.idempotency import KeysInFlight
+from reconciler.server.operations import Catalog, Outcome
+from reconciler.server.problems import ApiProblem
+from reconciler.server.reference import load_reference_data
+from reconciler.server.request import parse_operation, peek_ids
+
+logger = logging.getLogger(__name__)
+JSON = "application/json"
+
+
+def create_app(
+    db_path: Path,
+    *,
+    token: str | None = None,
+    reference_data: Path | None = None,
+    faults: FaultInjector | None = None,
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """The catalog app over ``db_path`` (created and seeded if new); ``token`` guards it."""
+    database = Database(db_path, load_reference_data(reference_data))
+    catalog = Catalog(database, clock)
+    injector = faults if faults is not None else FaultInjector()
+    keys = KeysInFlight()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.close()
+
+    app = FastAPI(
+        title="reconciler local catalog",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        lifespan=lifespan,
+    )
+    app.state.faults = injector
+    app.state.database = database
+
+    @app.post("/model/draft")
+    async def patch_model_draft(request: Request) -> Response:
+        raw = await request.body()
+        draft_id, key = peek_ids(raw)
+        delayed = False
+        try:
+            if not _authorized(request, token):
+                raise ApiProblem(
+                    401,
+                    "missing or wrong bearer token; send Authorization: Bearer <token>",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            retry_after = injector.take_rate_limit()
+            if retry_after is not None:
+                raise ApiProblem(
+                    429,
+                    f"rate limited; retry in {retry_after} seconds with the same key and body",
+                    headers={"Retry-After": str(retry_after)},
+                )
+            operation = parse_operation(raw)
+            ordinal = injector.count_write() if operation.is_write else None
+            if ordinal is not None and injector.fails(ordinal):
+                raise ApiProblem(
+                    503, "catalog temporarily unavailable (injected fault); nothing was applied"
+                )
+            with keys.claim(operation.key):
+                # The latency is taken while the key is held, so a concurrent retry
+                # of a slow request sees it in flight, as it would in production.
+                delayed = True
+                await injector.delay()
+                outcome = await run_in_threadpool(catalog.execute, operation)
+        except ApiProblem as problem:
+            if not delayed:
+                await injector.delay()
+            return _error_response(problem, draft_id, key)
+        if ordinal is not None and injector.drops(ordinal):
+            return DroppedResponse(ordinal, outcome.body.encode())
+        return _response(outcome)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        message = (
+            "no such endpoint; the catalog answers POST /model/draft"
+            if exc.status_code in (404, 405)
+            else str(exc.detail)
+        )
+        return _error_response(ApiProblem(exc.status_code, message), "", None)
+
+    return app
+
+
+def _authorized(request: Request, token: str | None) -> bool:
+    if token is None:
+        return True
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # Constant-time comparison: response timing must not reveal a prefix of the token.
+    return hmac.compare_digest(credentials.strip().encode(), token.encode())
+
+
+def _response(outcome: Outcome) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return Response(outcome.body, status_code=outcome.status, headers=headers, media_type=JSON)
+
+
+def _error_response(problem: ApiProblem, draft_id: str, key: str | None) -> Response:
+    body: dict[str, object] = {"success": False, "draft_id": draft_id}
+    if key is not None:
+        body["idempotency_key"] = key
+    body["message"] = problem.message
+    if problem.errors:
+        body["errors"] = [{"field": field, "message": msg} for field, msg in problem.errors]
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=JSON,
+    )
