@@ -49,7 +49,7 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 # The one 409 worth retrying is "key still being processed"; a stale proposal or an
 # opposite ack decision will not change by waiting. The contract only fixes the
 # status, so we recognise the in-flight case by its message (the local server says
-# "... is still in flight").
+# "idempotency_key 'k' is still being processed; retry later ...").
 _IN_FLIGHT = re.compile(r"in[ -]flight|in progress|still being processed", re.IGNORECASE)
 _READ_FIELDS = frozenset({"draft_id", "input_draft_id"})
 # Below uvicorn's 5 s keep-alive, so we drop idle connections before the server does;

@@ -162,8 +162,16 @@ async def test_200_with_success_false_is_a_failure_and_not_retried():
     assert len(script.requests) == 1
 
 
-async def test_409_key_in_flight_is_retried():
-    script = Script(failure(409, "idempotency key 'k' is still in flight; retry later"), ok())
+@pytest.mark.parametrize(
+    "message",
+    [
+        "idempotency_key 'k' is still being processed; retry later with the same key and body",
+        "key k is in flight",
+        "request with this key is in progress",
+    ],
+)
+async def test_409_key_in_flight_is_retried(message):
+    script = Script(failure(409, message), ok())
     async with make_client(script) as client:
         assert (await client.ack("k", accept=True)).success
     assert len(script.requests) == 2
