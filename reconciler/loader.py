@@ -1,0 +1,220 @@
+"""Loads the manifests: finds the files, reads them strictly, validates, merges Defaults.
+
+Every problem in every file is collected before anything is raised, so one run
+of ``reconciler validate`` shows them all. Files are every ``*.yaml`` / ``*.yml``
+under the given paths, recursively, in sorted order; a Defaults document applies
+to the models read in the same run from its directory and below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from reconciler.defaults import effective_fields, merge_specs
+from reconciler.diagnostics import (
+    KINDS,
+    api_version_message,
+    kind_message,
+    problem_at,
+    validation_problems,
+)
+from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.manifest import (
+    API_VERSION,
+    DefaultsDocument,
+    DesiredModel,
+    ModelDocument,
+    SourceLocation,
+)
+from reconciler.manifest_rules import document_issues, flag_conflict
+from reconciler.yaml_strict import HAVE_LIBYAML, YamlDocument, YamlLimits, read_yaml_file
+
+SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What one load found: the files read, the models without problems, every problem."""
+
+    files: tuple[str, ...]
+    models: tuple[DesiredModel, ...]
+    problems: tuple[ManifestProblem, ...]
+
+
+@dataclass
+class _Parsed:
+    """One document, validated as far as it goes."""
+
+    file: str
+    directory: Path
+    doc: YamlDocument
+    kind: str
+    model: ModelDocument | DefaultsDocument | None
+    problems: list[ManifestProblem] = field(default_factory=list)
+
+    def where(self, path: tuple[str, ...] = ()) -> str:
+        found = problem_at(self.doc, self.file, path, "")
+        return f"{found.file}:{found.line}:{found.column}"
+
+
+def load_manifests(
+    paths: Sequence[Path], *, limits: YamlLimits | None = None, libyaml: bool = HAVE_LIBYAML
+) -> list[DesiredModel]:
+    """The desired models of the manifests under ``paths``; raises ``ManifestError``."""
+    report = load_report(paths, limits=limits, libyaml=libyaml)
+    if report.problems:
+        raise ManifestError(list(report.problems))
+    return list(report.models)
+
+
+def load_report(
+    paths: Sequence[Path], *, limits: YamlLimits | None = None, libyaml: bool = HAVE_LIBYAML
+) -> LoadReport:
+    """Load everything under ``paths`` and report models and problems, without raising."""
+    limits = limits or YamlLimits()
+    files, problems = manifest_files(paths)
+    parsed: list[_Parsed] = []
+    for display, resolved in files:
+        documents, yaml_problems = read_yaml_file(resolved, display, limits, libyaml=libyaml)
+        problems += yaml_problems
+        parsed += [p for p in (_parse(doc, display, resolved.parent) for doc in documents) if p]
+    defaults = _defaults_by_directory(parsed)
+    _check_unique(parsed)
+    models = [model for p in parsed if (model := _desired(p, defaults)) is not None]
+    for item in parsed:
+        problems += item.problems
+    unique = list(dict.fromkeys(problems))  # a Defaults conflict shows once, not per model
+    unique.sort(key=lambda p: (p.file, p.line, p.column, p.path, p.message))
+    return LoadReport(tuple(display for display, _ in files), tuple(models), tuple(unique))
+
+
+def manifest_files(paths: Sequence[Path]) -> tuple[list[tuple[str, Path]], list[ManifestProblem]]:
+    """Every manifest file under ``paths`` as (display path, resolved path), sorted."""
+    found: dict[Path, str] = {}
+    problems = []
+    for path in paths:
+        if path.is_dir():
+            names = []
+            for directory, subdirectories, filenames in os.walk(path):
+                subdirectories.sort()
+                names += [Path(directory, name) for name in filenames if name.endswith(SUFFIXES)]
+            if not names:
+                message = "no .yaml or .yml files in this directory"
+                problems.append(ManifestProblem(str(path), 1, 1, "", message))
+            for name in names:
+                found.setdefault(name.resolve(), str(name))
+        elif path.exists():
+            found.setdefault(path.resolve(), str(path))
+        else:
+            problems.append(ManifestProblem(str(path), 1, 1, "", "no such file or directory"))
+    ordered = sorted(((display, resolved) for resolved, display in found.items()))
+    return ordered, problems
+
+
+def _parse(doc: YamlDocument, file: str, directory: Path) -> _Parsed | None:
+    value = doc.value
+    if not isinstance(value, dict):
+        message = "a manifest document is a mapping: apiVersion, kind, metadata, spec"
+        problem = problem_at(doc, file, (), message)
+        return _Parsed(file, directory, doc, "", None, [problem])
+    kind = value.get("kind")
+    if kind not in KINDS:
+        problems = [
+            problem_at(doc, file, (), "missing required field 'kind' (Model or Defaults)")
+            if "kind" not in value
+            else problem_at(doc, file, ("kind",), kind_message(kind))
+        ]
+        if "apiVersion" in value and value["apiVersion"] != API_VERSION:
+            message = api_version_message(value["apiVersion"])
+            problems.append(problem_at(doc, file, ("apiVersion",), message))
+        return _Parsed(file, directory, doc, "", None, problems)
+    document_class = ModelDocument if kind == "Model" else DefaultsDocument
+    parsed = _Parsed(file, directory, doc, str(kind), None)
+    try:
+        parsed.model = document_class.model_validate(value)
+    except ValidationError as exc:
+        parsed.problems += validation_problems(exc, doc, file, document_class)
+    for issue in document_issues(value):
+        parsed.problems.append(
+            problem_at(doc, file, issue.path, issue.message, at_key=issue.at_key)
+        )
+    if parsed.problems:
+        parsed.model = None
+    return parsed
+
+
+def _defaults_by_directory(parsed: list[_Parsed]) -> dict[Path, _Parsed]:
+    found: dict[Path, _Parsed] = {}
+    for item in parsed:
+        if item.kind != "Defaults":
+            continue
+        first = found.setdefault(item.directory, item)
+        if first is not item:
+            message = (
+                f"a second Defaults document for this directory (the first is at {first.where()}):"
+                " keep one per directory"
+            )
+            item.problems.append(problem_at(item.doc, item.file, ("kind",), message))
+    return found
+
+
+def _check_unique(parsed: list[_Parsed]) -> None:
+    """A key, and a draft_id, belongs to one model document only."""
+    keys: dict[str, _Parsed] = {}
+    drafts: dict[str, _Parsed] = {}
+    for item in parsed:
+        metadata = item.doc.value.get("metadata") if item.kind == "Model" else None
+        if not isinstance(metadata, dict):
+            continue
+        key, draft_id = metadata.get("key"), metadata.get("draft_id")
+        if isinstance(key, str):
+            first = keys.setdefault(key, item)
+            if first is not item:
+                where = first.where(("metadata", "key"))
+                message = f"the key '{key}' is already used at {where}: keys must be unique"
+                item.problems.append(problem_at(item.doc, item.file, ("metadata", "key"), message))
+        if isinstance(draft_id, str) and draft_id:
+            first = drafts.setdefault(draft_id, item)
+            if first is not item:
+                where = first.where(("metadata", "draft_id"))
+                message = (
+                    f"the draft_id '{draft_id}' is already adopted at {where}:"
+                    " two models cannot manage one draft"
+                )
+                path = ("metadata", "draft_id")
+                item.problems.append(problem_at(item.doc, item.file, path, message))
+
+
+def _desired(item: _Parsed, defaults: dict[Path, _Parsed]) -> DesiredModel | None:
+    model = item.model
+    if not isinstance(model, ModelDocument) or item.problems:
+        return None
+    chain = [
+        defaults[d] for d in reversed((item.directory, *item.directory.parents)) if d in defaults
+    ]
+    layers = [layer for layer in chain if isinstance(layer.model, DefaultsDocument)]
+    layers.append(item)
+    merged, conflicts = merge_specs([layer.model.spec for layer in layers if layer.model])
+    for conflict in conflicts:
+        inner, outer = layers[conflict.layer], layers[conflict.flag_ids_layer]
+        message = flag_conflict(conflict.field, f"by the Defaults at {outer.where()}")
+        problem = problem_at(inner.doc, inner.file, ("spec", conflict.field), message, at_key=True)
+        # Recorded on the model: a Defaults conflict then stops each model it reaches.
+        item.problems.append(problem)
+    if conflicts:
+        return None
+    ignored = frozenset(
+        name for layer in layers if layer.model for name in layer.model.lifecycle.ignore_changes
+    )
+    return DesiredModel(
+        key=model.metadata.key,
+        fields=effective_fields(merged),
+        draft_id=model.metadata.draft_id,
+        ignore_changes=ignored,
+        source=SourceLocation(item.file, item.doc.start.line, item.doc.start.column),
+    )

@@ -1,0 +1,114 @@
+"""The rules a field-by-field type check cannot see, on one document's raw values.
+
+They run on the values as YAML gave them, beside (not after) the type check, so
+one run reports a duplicate label and a wrong type in the same file. Values of
+the wrong type are left to the type check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.manifest import FIELD_FORMS, ID_LIST_FIELDS, LABEL_LIST_FIELDS
+from reconciler.wire import FLAG_BOOLEANS
+from reconciler.yaml_strict import YamlPath, format_path
+
+
+@dataclass(frozen=True)
+class RuleIssue:
+    """One broken rule at a key path; ``at_key`` points at the key rather than its value."""
+
+    path: YamlPath
+    message: str
+    at_key: bool = False
+
+
+def document_issues(document: Any) -> list[RuleIssue]:
+    """Every rule broken by one manifest document (Model or Defaults)."""
+    if not isinstance(document, dict):
+        return []
+    issues = spec_issues(document.get("spec"), ("spec",))
+    lifecycle = document.get("lifecycle")
+    if isinstance(lifecycle, dict):
+        issues += _duplicates(lifecycle.get("ignore_changes"), ("lifecycle", "ignore_changes"))
+    return issues
+
+
+def spec_issues(spec: Any, base: YamlPath) -> list[RuleIssue]:
+    """Both forms of one field, flag booleans beside ``flag_ids``, duplicates in lists."""
+    if not isinstance(spec, dict):
+        return []
+    issues = []
+    for label, ident in FIELD_FORMS.items():
+        if label in spec and ident in spec:
+            message = f"give {label} or {ident}, not both: they are two forms of one field"
+            issues.append(RuleIssue((*base, ident), message, at_key=True))
+    if "flag_ids" in spec:
+        for name in FLAG_BOOLEANS:
+            if name in spec:
+                issues.append(RuleIssue((*base, name), flag_conflict(name, "here"), at_key=True))
+    for name in LABEL_LIST_FIELDS:
+        issues += _duplicates(spec.get(name), (*base, name), fold=True)
+    for name in ID_LIST_FIELDS:
+        issues += _duplicates(spec.get(name), (*base, name))
+    issues += _pricing_duplicates(spec.get("pricing"), (*base, "pricing"))
+    return issues
+
+
+def flag_conflict(name: str, where: str) -> str:
+    """Why a flag boolean cannot stand beside a ``flag_ids`` given ``where``."""
+    return (
+        f"{name} cannot be set when flag_ids is given ({where}): flag_ids is the complete,"
+        f" canonical flag selection; select {name}'s option in flag_ids instead,"
+        " or use the booleans without flag_ids"
+    )
+
+
+def _duplicates(items: Any, path: YamlPath, *, fold: bool = False) -> list[RuleIssue]:
+    if not isinstance(items, list):
+        return []
+    issues = []
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        if not isinstance(item, str):
+            continue
+        if not item.strip():
+            if item:  # "" itself is the type check's ("must not be empty")
+                issues.append(RuleIssue((*path, index), "must not be blank"))
+            continue
+        # Labels match case-insensitively after trimming (contract: "Label matching").
+        seen = item.strip().casefold() if fold else item
+        if seen in first:
+            earlier = format_path((*path, first[seen]))
+            how = (
+                " (labels match case-insensitively)" if fold and items[first[seen]] != item else ""
+            )
+            message = f"'{item}' is listed twice: same as {earlier}{how}"
+            issues.append(RuleIssue((*path, index), message))
+        else:
+            first[seen] = index
+    return issues
+
+
+def _pricing_duplicates(entries: Any, path: YamlPath) -> list[RuleIssue]:
+    if not isinstance(entries, list):
+        return []
+    issues = []
+    first: dict[tuple[str, ...], int] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            continue
+        parts = tuple(entry.get(name) for name in ("label", "unit", "currency"))
+        if not all(isinstance(part, str) for part in parts):
+            continue
+        seen = tuple(str(part).strip().casefold() for part in parts)
+        if seen in first:
+            earlier = format_path((*path, first[seen]))
+            message = (
+                f"a second price for {parts[0]} per {parts[1]} in {parts[2]}: same as {earlier}"
+            )
+            issues.append(RuleIssue((*path, index), message))
+        else:
+            first[seen] = index
+    return issues

@@ -1,0 +1,397 @@
+"""Strict YAML reading: safe tags only, no duplicate keys, bounded aliases, every value located.
+
+PyYAML composes the node tree (libyaml's ``CSafeLoader`` where present, the
+pure-Python loader otherwise); this module then builds plain Python values from
+it, itself, so that the checks are the same whichever parser ran: nothing is
+ever constructed from a tag outside the safe set, a duplicate key is an error
+(PyYAML keeps the last one silently), and alias expansion has a budget, so a
+"billion laughs" file fails fast with bounded memory. Every value keeps the
+position of its key and of itself, so later checks can point at it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import ManifestProblem
+
+HAVE_LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False))
+
+YamlPath = tuple[str | int, ...]
+
+_PREFIX = "tag:yaml.org,2002:"
+_SCALAR_TAGS = frozenset(
+    f"{_PREFIX}{t}" for t in ("null", "bool", "int", "float", "str", "timestamp")
+)
+_STR, _NULL, _MERGE = f"{_PREFIX}str", f"{_PREFIX}null", f"{_PREFIX}merge"
+_SEQ, _MAP = f"{_PREFIX}seq", f"{_PREFIX}map"
+_CONSTRUCTOR = SafeConstructor()
+_KIND_WORDS = {
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "null": "null",
+    "timestamp": "a date",
+    "seq": "a list",
+    "map": "a mapping",
+}
+
+
+@dataclass(frozen=True)
+class YamlLimits:
+    """Bounds on what one manifest file may cost to read."""
+
+    max_file_bytes: int = 1024 * 1024
+    max_alias_nodes: int = 10_000
+    max_depth: int = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based position in a file."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """Where one value sits, and how YAML read it (for hints such as "quote it")."""
+
+    value: Mark
+    key: Mark | None
+    tag: str
+    plain: bool
+    text: str | None
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """One YAML document as plain Python values, with the position of every value."""
+
+    value: Any
+    start: Mark
+    located: dict[YamlPath, Located]
+    rejected: frozenset[YamlPath] = field(default_factory=frozenset)
+
+    def locate(self, path: YamlPath) -> tuple[YamlPath, Located]:
+        """The deepest located prefix of ``path`` and its position."""
+        for end in range(len(path), -1, -1):
+            found = self.located.get(path[:end])
+            if found is not None:
+                return path[:end], found
+        return (), Located(self.start, None, "map", True, None)
+
+
+def format_path(path: YamlPath) -> str:
+    """``('spec', 'pricing', 0, 'amount')`` -> ``spec.pricing[0].amount``."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def short_tag(tag: str) -> str:
+    """``tag:yaml.org,2002:bool`` -> ``bool``; other tags as written (``!!python/...``)."""
+    return tag[len(_PREFIX) :] if tag.startswith(_PREFIX) else tag
+
+
+def kind_words(tag: str) -> str:
+    """How a person would name what YAML read: "a boolean", "a number", "a list"."""
+    return _KIND_WORDS.get(tag, "text" if tag == "str" else f"a {tag} value")
+
+
+def read_yaml_file(
+    path: Path, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
+) -> tuple[list[YamlDocument], list[ManifestProblem]]:
+    """Read one file: size limit, UTF-8, then strict YAML; problems instead of exceptions."""
+    try:
+        with path.open("rb") as stream:
+            data = stream.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        return [], [ManifestProblem(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
+    if len(data) > limits.max_file_bytes:
+        limit = _size(limits.max_file_bytes)
+        message = f"the file is larger than {limit}, the limit for one manifest file: split it"
+        return [], [ManifestProblem(file, 1, 1, "", message)]
+    text, problem = decode_utf8(data, file)
+    if problem is not None:
+        return [], [problem]
+    return parse_yaml(text, file, limits, libyaml=libyaml)
+
+
+def decode_utf8(data: bytes, file: str) -> tuple[str, ManifestProblem | None]:
+    """The text of a UTF-8 file (a leading BOM dropped), or where it stops being UTF-8."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "", ManifestProblem(file, 1, 1, "", "the file is UTF-16: save it as UTF-8")
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        message = f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x}): save it as UTF-8"
+        return "", ManifestProblem(file, line, column, "", message)
+
+
+def parse_yaml(
+    text: str, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
+) -> tuple[list[YamlDocument], list[ManifestProblem]]:
+    """Compose and build every document of ``text``; empty documents are skipped."""
+    nodes, error = _compose(text, yaml.CSafeLoader if libyaml else yaml.SafeLoader)
+    if error is not None and libyaml:
+        # libyaml words its errors differently from the pure parser: re-reading a broken
+        # file with the pure parser gives the same report whichever loader is in use.
+        pure_nodes, pure_error = _compose(text, yaml.SafeLoader)
+        if pure_error is not None:
+            nodes, error = pure_nodes, pure_error
+    builder = _Builder(file, limits)
+    documents = [doc for doc in (builder.document(node) for node in nodes) if doc is not None]
+    if error is not None:
+        builder.problems.append(_syntax_problem(error, text, file, len(nodes), limits))
+    return documents, builder.problems
+
+
+def _compose(text: str, loader_class: type) -> tuple[list[Node], BaseException | None]:
+    nodes: list[Node] = []
+    try:
+        # The pure loader checks for unprintable characters already when it is created.
+        loader = loader_class(text)
+    except yaml.YAMLError as exc:
+        return nodes, exc
+    try:
+        while loader.check_node():
+            nodes.append(loader.get_node())
+    except (yaml.YAMLError, RecursionError) as exc:
+        return nodes, exc
+    finally:
+        loader.dispose()
+    return nodes, None
+
+
+def _syntax_problem(
+    error: BaseException, text: str, file: str, document: int, limits: YamlLimits
+) -> ManifestProblem:
+    if isinstance(error, RecursionError) or "maximum nesting depth" in str(error):
+        # Python's recursion limit or libyaml's cap: report it as the depth rule would.
+        mark = _deep_mark(text, document, limits.max_depth)
+        return ManifestProblem(file, mark.line, mark.column, "", _too_deep(limits))
+    if isinstance(error, yaml.reader.ReaderError):
+        before = text[: error.position]
+        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
+        message = f"character U+{error.character:04X} is not allowed in YAML text"
+        return ManifestProblem(file, line, column, "", message)
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        context = ""
+        if error.context and error.context_mark is not None:
+            where = f"line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
+            context = f" ({error.context} at {where})"
+        message = f"invalid YAML: {error.problem}{context}"
+        return ManifestProblem(file, mark.line + 1, mark.column + 1, "", message)
+    return ManifestProblem(file, 1, 1, "", f"invalid YAML: {error}")
+
+
+def _deep_mark(text: str, document: int, max_depth: int) -> Mark:
+    # Found from the event stream, which needs no recursion, in the document that failed.
+    index, depth = -1, 0
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError:
+        return Mark(1, 1)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.DocumentStartEvent):
+                index += 1
+            elif isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > max_depth and index >= document:
+                    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return Mark(1, 1)
+
+
+def _too_deep(limits: YamlLimits) -> str:
+    return f"nested more than {limits.max_depth} levels deep"
+
+
+def _size(count: int) -> str:
+    return f"{count // (1024 * 1024)} MiB" if count % (1024 * 1024) == 0 else f"{count} bytes"
+
+
+def _mark(node: Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Abort(Exception):
+    """Stops building a document whose cost or shape is out of bounds."""
+
+    def __init__(self, mark: Mark, path: YamlPath, message: str, *, whole_file: bool) -> None:
+        super().__init__(message)
+        self.mark, self.path, self.message, self.whole_file = mark, path, message, whole_file
+
+
+@dataclass
+class _Walk:
+    """What building one document collects."""
+
+    located: dict[YamlPath, Located] = field(default_factory=dict)
+    rejected: set[YamlPath] = field(default_factory=set)
+    ancestors: set[int] = field(default_factory=set)
+
+
+class _Builder:
+    """Builds plain values from composed nodes, applying every strictness rule."""
+
+    def __init__(self, file: str, limits: YamlLimits) -> None:
+        self.file, self.limits = file, limits
+        self.problems: list[ManifestProblem] = []
+        self._seen: set[int] = set()
+        self._alias_nodes = 0
+        self._exhausted = False
+
+    def _problem(self, mark: Mark, path: YamlPath, message: str) -> None:
+        self.problems.append(
+            ManifestProblem(self.file, mark.line, mark.column, format_path(path), message)
+        )
+
+    def document(self, root: Node) -> YamlDocument | None:
+        """The document of ``root``, or None when it is empty or had to be abandoned."""
+        if self._exhausted or (isinstance(root, ScalarNode) and root.tag == _NULL):
+            return None
+        walk = _Walk()
+        try:
+            value = self._build(walk, root, (), _mark(root), None, 1, None)
+        except _Abort as abort:
+            self._problem(abort.mark, abort.path, abort.message)
+            self._exhausted = abort.whole_file
+            return None
+        return YamlDocument(value, _mark(root), walk.located, frozenset(walk.rejected))
+
+    def _build(
+        self,
+        walk: _Walk,
+        node: Node,
+        path: YamlPath,
+        near: Mark,
+        key: Mark | None,
+        depth: int,
+        alias: tuple[YamlPath, Mark] | None,
+    ) -> Any:
+        """Build ``node``; ``near`` is the closest key above it, ``alias`` where an alias began."""
+        ident = id(node)
+        if ident in walk.ancestors:
+            raise _Abort(near, path, "recursive alias: it contains itself", whole_file=False)
+        if alias is None and ident in self._seen:
+            alias = (path, near)  # the same node again: an alias starts expanding here
+        self._seen.add(ident)
+        if alias is not None:
+            self._alias_nodes += 1
+            if self._alias_nodes > self.limits.max_alias_nodes:
+                limit = self.limits.max_alias_nodes
+                message = f"aliases expand to more than {limit} values: write the values out"
+                raise _Abort(alias[1], alias[0], message, whole_file=True)
+        tag = node.tag
+        if isinstance(node, ScalarNode):
+            plain = not node.style  # libyaml says '' for a plain scalar, the pure parser None
+            walk.located[path] = Located(_mark(node), key, short_tag(tag), plain, node.value)
+            if tag not in _SCALAR_TAGS:
+                return self._reject(walk, node, path)
+            return self._scalar(walk, node, path)
+        walk.located[path] = Located(_mark(node), key, short_tag(tag), True, None)
+        if depth > self.limits.max_depth:
+            # No path: the pure parser can only find this spot from its event stream.
+            raise _Abort(_mark(node), (), _too_deep(self.limits), whole_file=False)
+        if tag not in (_SEQ, _MAP):
+            return self._reject(walk, node, path)
+        walk.ancestors.add(ident)
+        try:
+            if isinstance(node, SequenceNode):
+                return [
+                    self._build(walk, item, (*path, i), near, None, depth + 1, alias)
+                    for i, item in enumerate(node.value)
+                ]
+            return self._mapping(walk, node, path, depth, alias)
+        finally:
+            walk.ancestors.discard(ident)
+
+    def _mapping(
+        self,
+        walk: _Walk,
+        node: MappingNode,
+        path: YamlPath,
+        depth: int,
+        alias: tuple[YamlPath, Mark] | None,
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first: dict[str, Mark] = {}
+        for key_node, value_node in node.value:
+            name = self._key(key_node, path)
+            if name is None:
+                continue
+            mark = _mark(key_node)
+            if name in first:
+                seen = first[name]
+                message = (
+                    f"duplicate key '{name}' (first at line {seen.line}, column {seen.column}):"
+                    " YAML would silently keep only the last one"
+                )
+                self._problem(mark, (*path, name), message)
+                continue
+            first[name] = mark
+            result[name] = self._build(
+                walk, value_node, (*path, name), mark, mark, depth + 1, alias
+            )
+        return result
+
+    def _key(self, node: Node, path: YamlPath) -> str | None:
+        if isinstance(node, ScalarNode) and node.tag == _STR:
+            return str(node.value)
+        if node.tag == _MERGE:
+            message = "merge keys ('<<') are not supported: write the fields out, or use Defaults"
+        elif isinstance(node, ScalarNode) and node.tag in _SCALAR_TAGS:
+            read_as = kind_words(short_tag(node.tag))
+            message = f"the key '{node.value}' is read as {read_as}: keys are text, quote it"
+        elif isinstance(node, ScalarNode):
+            message = f"the tag {_display(node.tag)} is not allowed on a key"
+        else:
+            message = f"a key must be text, not {kind_words(short_tag(node.tag))}"
+        self._problem(_mark(node), path, message)
+        return None
+
+    def _scalar(self, walk: _Walk, node: ScalarNode, path: YamlPath) -> Any:
+        if node.tag == _STR:
+            return node.value
+        try:
+            return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+        except (ValueError, TypeError, AttributeError, OverflowError, yaml.YAMLError):
+            # An explicit tag on text it does not fit, e.g. ``!!int twelve``.
+            walk.rejected.add(path)
+            read_as = kind_words(short_tag(node.tag))
+            self._problem(_mark(node), path, f"'{node.value}' cannot be read as {read_as}")
+            return None
+
+    def _reject(self, walk: _Walk, node: Node, path: YamlPath) -> None:
+        walk.rejected.add(path)
+        message = (
+            f"the tag {_display(node.tag)} is not allowed: manifests use plain YAML"
+            " (text, numbers, booleans, lists and mappings)"
+        )
+        self._problem(_mark(node), path, message)
+
+
+def _display(tag: str) -> str:
+    return f"!!{tag[len(_PREFIX) :]}" if tag.startswith(_PREFIX) else tag
