@@ -104,3 +104,9 @@ def test_lock_of_a_killed_holder_is_released(tmp_path):
     holder.join(10)
     with StateStore(path).lock(1, operation="apply"):
         pass
+
+
+def test_state_file_is_readable_by_others_like_any_committed_file(tmp_path):
+    store = StateStore(tmp_path / "reconciler.state.json")
+    store.save(store.load())
+    assert (tmp_path / "reconciler.state.json").stat().st_mode & 0o777 == 0o644
