@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,9 @@ def run_step(
     exit_code: int = 0,
     report: str = "",
     env: dict[str, str] | None = None,
+    real_cli: bool = False,
 ) -> StepRun:
-    """Run one step's script in WORKDIR with the stand-in reconciler on PATH."""
+    """Run one step's script in WORKDIR with the stand-in (or the installed) reconciler."""
     workflow = _load(workflow_name)
     job, step = _find_step(workflow, step_name)
     assert workflow["defaults"]["run"]["shell"] == "bash"
@@ -100,8 +102,10 @@ def run_step(
         (scratch / name).write_text("", encoding="utf-8")
     script = scratch / "step.sh"
     script.write_text(step["run"], encoding="utf-8")
+    # The installed CLI sits beside the interpreter running the tests.
+    bin_dir = Path(sys.executable).parent if real_cli else scratch / "bin"
     full_env = {
-        "PATH": f"{scratch / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
         "HOME": str(scratch),
         "GIT_CONFIG_NOSYSTEM": "1",
         "GITHUB_OUTPUT": str(scratch / "output"),
@@ -231,7 +235,7 @@ def test_failed_apply_fails_the_step_and_says_the_state_is_kept(workdir):
 # --- the state commit -----------------------------------------------------------------------
 
 
-def _git(cwd: Path, *args: str) -> str:
+def git(cwd: Path, *args: str) -> str:
     result = subprocess.run(
         ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
         cwd=cwd,
@@ -247,16 +251,17 @@ def _git(cwd: Path, *args: str) -> str:
 def repos(tmp_path: Path) -> tuple[Path, Path, Path]:
     """A bare origin with main, a developer's clone of it, and the runner's clone."""
     origin, developer = tmp_path / "origin.git", tmp_path / "developer"
-    _git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
-    _git(tmp_path, "clone", "--quiet", str(origin), str(developer))
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "--quiet", str(origin), str(developer))
     (developer / "manifests").mkdir()
     (developer / "manifests" / "models.yaml").write_text("kind: Model\n", encoding="utf-8")
     (developer / "reconciler.state.json").write_text('{"serial": 1}\n', encoding="utf-8")
-    _git(developer, "add", ".")
-    _git(developer, "commit", "--quiet", "-m", "Add a model")
-    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    git(developer, "add", ".")
+    git(developer, "commit", "--quiet", "-m", "Add a model")
+    git(developer, "push", "--quiet", "origin", "HEAD:main")
+    # Shallow, as actions/checkout leaves it.
     runner = tmp_path / "runner"
-    _git(tmp_path, "clone", "--quiet", str(origin), str(runner))
+    git(tmp_path, "clone", "--quiet", "--depth", "1", origin.as_uri(), str(runner))
     return origin, developer, runner
 
 
@@ -266,65 +271,65 @@ def _persist(runner: Path) -> StepRun:
 
 def test_changed_state_is_committed_to_main_with_skip_ci(repos):
     origin, _, runner = repos
-    applied = _git(runner, "rev-parse", "--short=12", "HEAD")
+    applied = git(runner, "rev-parse", "--short=12", "HEAD")
     (runner / "reconciler.state.json").write_text('{"serial": 2}\n', encoding="utf-8")
     run = _persist(runner)
     assert run.returncode == 0, run.stderr
-    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
-    subject, author = _git(origin, "log", "-1", "--format=%s%n%an", "main").splitlines()
+    assert git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
+    subject, author = git(origin, "log", "-1", "--format=%s%n%an", "main").splitlines()
     assert subject == f"Record the catalog state after applying {applied} [skip ci]"
     assert author == "github-actions[bot]"
-    assert _git(origin, "diff", "--name-only", "main~1", "main") == "reconciler.state.json"
+    assert git(origin, "diff", "--name-only", "main~1", "main") == "reconciler.state.json"
     assert "State committed to `main`" in run.summary
 
 
 def test_unchanged_state_makes_no_commit(repos):
     origin, _, runner = repos
-    before = _git(origin, "rev-parse", "main")
+    before = git(origin, "rev-parse", "main")
     run = _persist(runner)
     assert run.returncode == 0, run.stderr
     assert "unchanged; nothing to commit" in run.stdout
-    assert _git(origin, "rev-parse", "main") == before
+    assert git(origin, "rev-parse", "main") == before
 
 
 def test_a_first_state_file_is_added(repos):
     origin, developer, _ = repos
-    _git(developer, "rm", "--quiet", "reconciler.state.json")
-    _git(developer, "commit", "--quiet", "-m", "Start without state")
-    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    git(developer, "rm", "--quiet", "reconciler.state.json")
+    git(developer, "commit", "--quiet", "-m", "Start without state")
+    git(developer, "push", "--quiet", "origin", "HEAD:main")
     fresh = developer.parent / "fresh-runner"
-    _git(developer.parent, "clone", "--quiet", str(origin), str(fresh))
+    git(developer.parent, "clone", "--quiet", "--depth", "1", origin.as_uri(), str(fresh))
     (fresh / "reconciler.state.json").write_text('{"serial": 1}\n', encoding="utf-8")
     run = _persist(fresh)
     assert run.returncode == 0, run.stderr
-    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 1}'
+    assert git(origin, "show", "main:reconciler.state.json") == '{"serial": 1}'
 
 
 def test_no_state_file_means_nothing_to_commit(repos):
     origin, _, runner = repos
     (runner / "reconciler.state.json").unlink()
-    before = _git(origin, "rev-parse", "main")
+    before = git(origin, "rev-parse", "main")
     run = _persist(runner)
     assert run.returncode == 0, run.stderr
     assert "nothing to commit" in run.stdout
-    assert _git(origin, "rev-parse", "main") == before
+    assert git(origin, "rev-parse", "main") == before
 
 
 def test_state_commit_is_replayed_onto_a_commit_merged_meanwhile(repos):
     origin, developer, runner = repos
     (developer / "manifests" / "more.yaml").write_text("kind: Model\n", encoding="utf-8")
-    _git(developer, "add", ".")
-    _git(developer, "commit", "--quiet", "-m", "Merged while the apply ran")
-    _git(developer, "push", "--quiet", "origin", "HEAD:main")
+    git(developer, "add", ".")
+    git(developer, "commit", "--quiet", "-m", "Merged while the apply ran")
+    git(developer, "push", "--quiet", "origin", "HEAD:main")
     (runner / "reconciler.state.json").write_text('{"serial": 2}\n', encoding="utf-8")
     run = _persist(runner)
     assert run.returncode == 0, run.stderr
     assert "Push rejected (attempt 1)" in run.stderr
-    subjects = _git(origin, "log", "--format=%s", "main").splitlines()
+    subjects = git(origin, "log", "--format=%s", "main").splitlines()
     assert subjects[1:] == ["Merged while the apply ran", "Add a model"]
     assert subjects[0].endswith("[skip ci]")
-    assert _git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
-    assert _git(origin, "show", "main:manifests/more.yaml") == "kind: Model"
+    assert git(origin, "show", "main:reconciler.state.json") == '{"serial": 2}'
+    assert git(origin, "show", "main:manifests/more.yaml") == "kind: Model"
 
 
 # --- drift ----------------------------------------------------------------------------------
@@ -360,12 +365,13 @@ def _node() -> str:
 
 
 def run_issue_script(
-    step_name: str, workdir: Path, *, issues: list[dict[str, Any]], report: str = ""
+    step_name: str, workdir: Path, *, issues: list[dict[str, Any]], report: str | None = None
 ) -> dict[str, Any]:
     """Run a github-script step of drift.yml against an in-memory repository."""
     workflow = _load("drift.yml")
     job, step = _find_step(workflow, step_name)
-    (workdir / "drift.md").write_text(report, encoding="utf-8")
+    if report is not None:
+        (workdir / "drift.md").write_text(report, encoding="utf-8")
     env = _literal_env(workflow.get("env"), job.get("env"), step.get("env"))
     payload = {"script": step["with"]["script"], "env": env, "issues": issues, "labels": []}
     result = subprocess.run(

@@ -461,6 +461,8 @@ def test_drift_workflow_runs_nightly_and_on_demand():
     triggers = _triggers(workflow)
     assert set(triggers) == {"schedule", "workflow_dispatch"}
     assert len(triggers["schedule"]) == 1
+    # A schedule's event carries no repository, so the branch guard must let it through.
+    assert "github.event_name == 'schedule'" in workflow["jobs"]["drift"]["if"]
     drift = reconciler_invocations(_step(workflow, "Detect drift")["run"])
     assert drift == [["drift", "manifests", "--format", "markdown"]]
 

@@ -1,0 +1,90 @@
+"""The GitOps loop as the workflows run it: their step scripts, the installed CLI, and the
+local catalog over real HTTP: a pull request's plan, the apply on merge with its state
+commit, and the drift issue opened on a change made outside and closed once restored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.conftest import TOKEN, Workspace
+from tests.e2e.test_apply import GPT
+from tests.test_workflow_steps import git, run_issue_script, run_step
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def checkout(workspace: Workspace, tmp_path: Path) -> Workspace:
+    """The workspace as a runner's checkout of a repository whose main holds one model."""
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(origin))
+    git(tmp_path, "clone", "--quiet", str(origin), str(workspace.root))
+    workspace.write_models(GPT)
+    git(workspace.root, "add", ".")
+    git(workspace.root, "commit", "--quiet", "-m", "Add GPT-4o mini")
+    git(workspace.root, "push", "--quiet", "origin", "HEAD:main")
+    return workspace
+
+
+def _step(workspace: Workspace, workflow: str, step: str, **env: str):
+    catalog = {"CATALOG_ENDPOINT": workspace.catalog.url, "CATALOG_TOKEN": TOKEN}
+    run = run_step(workflow, step, workspace.root, env={**catalog, **env}, real_cli=True)
+    for text in (run.stdout, run.stderr, run.summary):
+        assert TOKEN not in text
+    return run
+
+
+def test_pull_request_plan_then_apply_on_merge_then_drift_issue_lifecycle(checkout, tmp_path):
+    origin = tmp_path / "origin.git"
+
+    # Pull request: validate, then a plan with changes, saved and commented.
+    validate = _step(checkout, "plan.yml", "Validate manifests")
+    assert validate.returncode == 0, validate.stderr
+    plan = _step(checkout, "plan.yml", "Plan", HEAD_SHA="b" * 40)
+    assert plan.returncode == 0, plan.stderr
+    assert plan.outputs == {"exitcode": "2", "changes": "true"}
+    assert json.loads((checkout.root / "plan.json").read_text(encoding="utf-8"))
+    comment = (checkout.root / "comment.md").read_text(encoding="utf-8")
+    assert "gpt-4o-mini" in comment
+    assert "bbbbbbbbbbbb merged into its base" in comment
+    assert TOKEN not in comment
+    assert checkout.catalog.faults.writes == 0
+
+    # Merge: apply, then the state goes to main in a [skip ci] commit.
+    apply = _step(checkout, "apply.yml", "Apply")
+    assert apply.returncode == 0, apply.stderr
+    assert "gpt-4o-mini" in apply.summary
+    persist = _step(checkout, "apply.yml", "Commit the state to main", TARGET_BRANCH="main")
+    assert persist.returncode == 0, persist.stderr
+    committed = json.loads(git(origin, "show", "main:reconciler.state.json"))
+    assert committed["models"]["gpt-4o-mini"]["draft_id"]
+    assert git(origin, "log", "-1", "--format=%s", "main").endswith("[skip ci]")
+    assert TOKEN not in git(origin, "show", "main:reconciler.state.json")
+
+    # The next pull request's plan sees nothing to do.
+    again = _step(checkout, "plan.yml", "Plan", HEAD_SHA="c" * 40)
+    assert again.outputs == {"exitcode": "0", "changes": "false"}
+
+    # Nightly: clean; then someone edits the draft by hand, and drift opens an issue.
+    clean = _step(checkout, "drift.yml", "Detect drift")
+    assert clean.outputs == {"status": "clean"}, clean.stderr
+    draft_id = committed["models"]["gpt-4o-mini"]["draft_id"]
+    checkout.send(draft_id=draft_id, name="GPT-4o mini (edited by hand)")
+    drifted = _step(checkout, "drift.yml", "Detect drift")
+    assert drifted.returncode == 0, drifted.stderr
+    assert drifted.outputs == {"status": "drift"}
+    github = run_issue_script("Open or update the drift issue", checkout.root, issues=[])
+    [issue] = github["issues"]
+    assert "gpt-4o-mini" in issue["body"]
+    assert TOKEN not in issue["body"]
+
+    # Re-applying restores the manifests' values; the next drift run closes the issue.
+    reapply = _step(checkout, "apply.yml", "Apply")
+    assert reapply.returncode == 0, reapply.stderr
+    restored = _step(checkout, "drift.yml", "Detect drift")
+    assert restored.outputs == {"status": "clean"}, restored.stdout
+    github = run_issue_script("Close the drift issue", checkout.root, issues=github["issues"])
+    assert github["issues"][0]["state"] == "closed"
