@@ -26,7 +26,7 @@ from reconciler.client import CatalogClient
 from reconciler.errors import StalePlanError, UsageError
 from reconciler.manifest import DesiredModel
 from reconciler.normalize import live_fingerprint, manifests_digest
-from reconciler.plan import Plan, SavedPlan, endpoint_label
+from reconciler.plan import Plan, SafetyLimits, SavedPlan, endpoint_label
 from reconciler.refresh import read_drafts
 from reconciler.render import outcomes
 from reconciler.render import render as render_plan
@@ -45,6 +45,27 @@ from reconciler.state import StateDocument, StateStore
 )
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--force", is_flag=True, help="Apply even above the safe share of changes.")
+@click.option(
+    "--max-update-share",
+    type=click.FloatRange(0, 1),
+    default=SafetyLimits.max_update_share,
+    show_default=True,
+    help="Refuse (unless --force) to update more than this share of the managed models.",
+)
+@click.option(
+    "--max-deactivate-share",
+    type=click.FloatRange(0, 1),
+    default=SafetyLimits.max_deactivate_share,
+    show_default=True,
+    help="Refuse (unless --force) to deactivate more than this share of the managed models.",
+)
+@click.option(
+    "--safety-min-models",
+    type=click.IntRange(0),
+    default=SafetyLimits.min_models,
+    show_default=True,
+    help="The share limits apply only when at least this many models are managed.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -67,6 +88,9 @@ async def apply(
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
+    max_update_share: float,
+    max_deactivate_share: float,
+    safety_min_models: int,
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
@@ -105,7 +129,8 @@ async def apply(
             if not plan.has_changes:
                 err.print(plan.summary.line())
                 return
-            plan.raise_if_unsafe(force=force)
+            limits = SafetyLimits(max_update_share, max_deactivate_share, safety_min_models)
+            plan.raise_if_unsafe(limits, force=force)
             if saved is None and not auto_approve:
                 _confirm(err)
             changes = sum(1 for change in plan.changes if change.is_change)

@@ -153,3 +153,30 @@ def test_token_appears_in_no_output_state_or_plan(workspace, tmp_path):
         assert TOKEN not in result.output
     assert TOKEN not in workspace.state_path.read_text()
     assert TOKEN not in (tmp_path / "plan.json").read_text()
+
+
+def _small_models(count: int, name: str = "Model") -> list[dict]:
+    return [
+        {"key": f"model-{i:02d}", "spec": {"name": f"{name} {i}", "provider": "Meta"}}
+        for i in range(count)
+    ]
+
+
+def test_apply_refuses_to_update_too_large_a_share_unless_forced(workspace):
+    workspace.write_models(*_small_models(10))
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    renamed = _small_models(10, name="Renamed")[:4] + _small_models(10)[4:]
+    workspace.write_models(*renamed)
+    writes = workspace.catalog.faults.writes
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 1
+    assert "update 4 of 10 managed models (40%)" in result.stderr
+    assert "--force" in result.stderr
+    assert workspace.catalog.faults.writes == writes
+    loosened = workspace.cli(["apply", "--auto-approve", "--max-update-share", "0.5"])
+    assert loosened.exit_code == 0, loosened.output
+    assert "4 updated" in loosened.stdout
+    workspace.write_models(*_small_models(10))
+    forced = workspace.cli(["apply", "--auto-approve", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert_converged(workspace, 10)
