@@ -6,6 +6,7 @@ from typing import Any
 
 from reconciler.manifest import DesiredModel, SourceLocation
 from reconciler.normalize import normalize_live
+from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
 from reconciler.state import ModelRecord
 from reconciler.wire import DraftFormState
 
@@ -45,3 +46,81 @@ def live(draft_id: str = "d-1", **fields: Any) -> DraftFormState:
 def record(draft: DraftFormState, model: DesiredModel) -> ModelRecord:
     """The record an apply leaves: the draft id and the managed fields as they were live."""
     return ModelRecord(draft_id=draft.draft_id, last_applied=normalize_live(draft, model.fields))
+
+
+PRICE_OLD = {"label": "output", "unit": "1M tokens", "amount": "0.6", "currency": "USD"}
+PRICE_NEW = {"label": "output", "unit": "1M tokens", "amount": "0.7", "currency": "USD"}
+
+
+def fixed_plan() -> Plan:
+    """A small plan with every action, drift and warnings: the renderers' golden input."""
+    return Plan(
+        changes=(
+            ModelChange(key="claude", action="adopt", draft_id="d-7", desired_digest="sha256:c"),
+            ModelChange(
+                key="gpt-4o",
+                action="update",
+                draft_id="d-1",
+                source="manifests/openai.yaml:1:1",
+                field_changes=(
+                    FieldChange(field="name", before="GPT-4o", after="GPT-4o (2024)"),
+                    FieldChange(
+                        field="departments",
+                        before=["Legal", "Research"],
+                        after=["Research", "support"],
+                        added=("support",),
+                        removed=("Legal",),
+                    ),
+                    FieldChange(
+                        field="pricing",
+                        before=[PRICE_OLD],
+                        after=[PRICE_NEW],
+                        added=(PRICE_NEW,),
+                        removed=(PRICE_OLD,),
+                    ),
+                ),
+                patch={
+                    "name": "GPT-4o (2024)",
+                    "departments": ["support", "Research"],
+                    "pricing": [PRICE_NEW],
+                    "pricing_ids": [],
+                },
+                live_fingerprint="sha256:f1",
+                desired_digest="sha256:d1",
+                pending_ids=("k-1",),
+                warnings=("draft d-1 has pending proposals not made by this plan: k-1",),
+            ),
+            ModelChange(
+                key="mini",
+                action="create",
+                source="manifests/openai.yaml:20:1",
+                field_changes=(
+                    FieldChange(field="name", after="Mini"),
+                    FieldChange(field="active", after=True),
+                    FieldChange(field="voices", after=[]),
+                    FieldChange(field="modalities", after=["text"], added=("text",)),
+                ),
+                patch={"name": "Mini", "active": True, "voices": [], "modalities": ["text"]},
+                desired_digest="sha256:m",
+            ),
+            ModelChange(key="same", action="noop", draft_id="d-3"),
+            ModelChange(
+                key="old",
+                action="deactivate",
+                draft_id="d-9",
+                field_changes=(FieldChange(field="active", before=True, after=False),),
+                patch={"active": False},
+            ),
+        ),
+        drift=(
+            DriftEntry(
+                key="gpt-4o",
+                draft_id="d-1",
+                field_changes=(FieldChange(field="name", before="GPT-4o", after="GPT 4o"),),
+            ),
+        ),
+        warnings=(
+            "model legacy is in the state but has no manifest; run with --prune to deactivate it",
+        ),
+        managed_models=4,
+    )

@@ -1,0 +1,108 @@
+"""The human plan, Terraform-like: ``+`` create, ``~`` update, ``<=`` adopt, ``-/`` deactivate."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from reconciler.plan import FieldChange, ModelChange, Plan
+
+SYMBOLS = {"create": "+", "update": "~", "adopt": "<=", "deactivate": "-/"}
+
+_RESET = "\x1b[0m"
+_STYLES = {
+    "bold": "\x1b[1m",
+    "create": "\x1b[32m",
+    "update": "\x1b[33m",
+    "adopt": "\x1b[36m",
+    "deactivate": "\x1b[31m",
+    "added": "\x1b[32m",
+    "removed": "\x1b[31m",
+    "warning": "\x1b[33m",
+}
+
+
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """The plan for a terminal or a log; ANSI colour only when ``color`` is set."""
+
+    def paint(style: str, text: str) -> str:
+        return f"{_STYLES[style]}{text}{_RESET}" if color else text
+
+    out: list[str] = []
+    if not plan.refreshed:
+        out += ["Note: planned from the state without reading the live drafts.", ""]
+    if plan.targets is not None:
+        out += [f"Note: planned for the targeted models only: {', '.join(plan.targets)}.", ""]
+    if plan.drift:
+        out += [paint("bold", "Changes made outside reconciler since the last apply:"), ""]
+        for entry in plan.drift:
+            out.append(f"  {paint('update', '~')} {entry.key} (draft {entry.draft_id})")
+            out += _field_lines(entry.field_changes, paint, creating=False)
+        out.append("")
+    main = [c for c in plan.changes if c.action in ("adopt", "create", "update")]
+    if main:
+        out += [paint("bold", "reconciler will perform the following actions:"), ""]
+        for change in main:
+            out += _change_lines(change, paint)
+        out.append("")
+    deactivations = [c for c in plan.changes if c.action == "deactivate"]
+    if deactivations:
+        title = "Deactivations (the catalog has no delete; these models are set inactive):"
+        out += [paint("bold", title), ""]
+        for change in deactivations:
+            out += _change_lines(change, paint)
+        out.append("")
+    warnings = plan.all_warnings
+    if warnings:
+        out += [paint("warning", "Warnings:"), ""]
+        out += [f"  - {w}" for w in warnings]
+        out.append("")
+    out.append(paint("bold", plan.summary.line()))
+    return "\n".join(out) + "\n"
+
+
+def format_value(value: Any) -> str:
+    """A value as plans show it: JSON for strings, lists and literals; prices in words."""
+    if isinstance(value, Mapping):
+        return format_price(value)
+    if isinstance(value, list) and any(isinstance(v, Mapping) for v in value):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def format_price(entry: Mapping[str, Any]) -> str:
+    """A pricing entry in words: ``input 0.15 USD / 1M tokens``."""
+    return f"{entry['label']} {entry['amount']} {entry['currency']} / {entry['unit']}"
+
+
+def change_heading(change: ModelChange) -> str:
+    """``update KEY (draft ID, file:line:col)`` without its symbol."""
+    where = [f"draft {change.draft_id}"] if change.draft_id else []
+    if change.source:
+        where.append(change.source)
+    suffix = f" ({', '.join(where)})" if where else ""
+    return f"{change.action} {change.key}{suffix}"
+
+
+def _change_lines(change: ModelChange, paint: Any) -> list[str]:
+    symbol = paint(change.action, SYMBOLS[change.action])
+    lines = [f"  {symbol} {change_heading(change)}"]
+    if not change.field_changes:
+        lines.append("      (nothing to send; only the state changes)")
+    lines += _field_lines(change.field_changes, paint, creating=change.action == "create")
+    return lines
+
+
+def _field_lines(changes: Iterable[FieldChange], paint: Any, *, creating: bool) -> list[str]:
+    lines = []
+    for fc in changes:
+        if fc.added or fc.removed:
+            lines.append(f"      {fc.field}:")
+            lines += [f"        {paint('added', '+')} {format_value(v)}" for v in fc.added]
+            lines += [f"        {paint('removed', '-')} {format_value(v)}" for v in fc.removed]
+        elif creating:
+            lines.append(f"      {fc.field}: {format_value(fc.after)}")
+        else:
+            lines.append(f"      {fc.field}: {format_value(fc.before)} -> {format_value(fc.after)}")
+    return lines
