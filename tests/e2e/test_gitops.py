@@ -88,3 +88,15 @@ def test_pull_request_plan_then_apply_on_merge_then_drift_issue_lifecycle(checko
     assert restored.outputs == {"status": "clean"}, restored.stdout
     github = run_issue_script("Close the drift issue", checkout.root, issues=github["issues"])
     assert github["issues"][0]["state"] == "closed"
+
+
+def test_invalid_manifests_fail_validation_with_annotations_on_the_diff(checkout):
+    broken = checkout.root / "manifests" / "broken.yaml"
+    broken.write_text(
+        "apiVersion: reconciler/v1\nkind: Model\nmetadata:\n  key: broken\n"
+        "spec:\n  name: Broken\n  actve: true\n",
+        encoding="utf-8",
+    )
+    run = _step(checkout, "plan.yml", "Validate manifests", GITHUB_ACTIONS="true")
+    assert run.returncode == 1
+    assert "::error file=manifests/broken.yaml,line=7," in run.stdout + run.stderr
