@@ -111,8 +111,9 @@ def drift(
 
 
 def create_patch(model: DesiredModel) -> dict[str, Any]:
-    """Every field the manifest sets, as written; null values are left out of a new draft."""
-    patch = {f: to_plain(v) for f, v in model.fields.items() if v is not None}
+    """Every field the manifest sets, as written; empty strings and nulls are left out."""
+    # On a new draft an empty string or null is what absence already means.
+    patch = {f: to_plain(v) for f, v in model.fields.items() if v is not None and v != ""}
     if PRICING in patch:
         patch[PRICING] = [_without_id(e) for e in patch[PRICING]]
     return {f: patch[f] for f in field_order(patch)}

@@ -186,6 +186,7 @@ def test_a_new_draft_gets_every_field_including_ignored_ones():
         name="N",
         description="first text",
         value=None,
+        provider="",
         pricing=[price("in", "1")],
         ignore=("description",),
     )

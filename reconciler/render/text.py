@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from reconciler.plan import FieldChange, ModelChange, Plan
+
+# Wraps text in the ANSI style named (or returns it unchanged without colour).
+_Paint = Callable[[str, str], str]
 
 SYMBOLS = {"create": "+", "update": "~", "adopt": "<=", "deactivate": "-/"}
 
@@ -85,7 +88,7 @@ def change_heading(change: ModelChange) -> str:
     return f"{change.action} {change.key}{suffix}"
 
 
-def _change_lines(change: ModelChange, paint: Any) -> list[str]:
+def _change_lines(change: ModelChange, paint: _Paint) -> list[str]:
     symbol = paint(change.action, SYMBOLS[change.action])
     lines = [f"  {symbol} {change_heading(change)}"]
     if not change.field_changes:
@@ -94,7 +97,7 @@ def _change_lines(change: ModelChange, paint: Any) -> list[str]:
     return lines
 
 
-def _field_lines(changes: Iterable[FieldChange], paint: Any, *, creating: bool) -> list[str]:
+def _field_lines(changes: Iterable[FieldChange], paint: _Paint, *, creating: bool) -> list[str]:
     lines = []
     for fc in changes:
         if fc.added or fc.removed:
