@@ -334,6 +334,18 @@ def test_every_reconciler_command_in_the_workflows_and_docs_exists_as_called():
     assert problems == []
 
 
+def test_the_state_file_the_workflows_commit_and_watch_is_the_one_the_cli_writes():
+    from reconciler.cli import main
+
+    defaults = {
+        name: next(p.default for p in main.commands[name].params if "--state" in p.opts)
+        for name in ("plan", "apply", "drift")
+    }
+    state_file = _load("apply.yml")["jobs"]["apply"]["env"]["STATE_FILE"]
+    assert set(map(str, defaults.values())) == {state_file}
+    assert state_file in _triggers(_load("plan.yml"))["pull_request"]["paths"]
+
+
 # --- structure ------------------------------------------------------------------------------
 
 
