@@ -74,19 +74,28 @@ class Located:
 
 @dataclass(frozen=True)
 class YamlDocument:
-    """One YAML document as plain Python values, with the position of every value."""
+    """One YAML document as plain Python values, with the position of every value.
+
+    ``nodes`` maps each key path to its (key node, value node); positions are
+    worked out only when asked for, since almost every document is valid.
+    """
 
     value: Any
     start: Mark
-    located: dict[YamlPath, Located]
+    nodes: dict[YamlPath, tuple[Node | None, Node]]
     rejected: frozenset[YamlPath] = field(default_factory=frozenset)
 
     def locate(self, path: YamlPath) -> tuple[YamlPath, Located]:
         """The deepest located prefix of ``path`` and its position."""
         for end in range(len(path), -1, -1):
-            found = self.located.get(path[:end])
+            found = self.nodes.get(path[:end])
             if found is not None:
-                return path[:end], found
+                key, node = found
+                text = node.value if isinstance(node, ScalarNode) else None
+                # libyaml says '' for a plain scalar, the pure parser None.
+                plain = not getattr(node, "style", None)
+                where = Located(_mark(node), key and _mark(key), short_tag(node.tag), plain, text)
+                return path[:end], where
         return (), Located(self.start, None, "map", True, None)
 
 
@@ -145,11 +154,11 @@ def parse_yaml(
     text: str, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
     """Compose and build every document of ``text``; empty documents are skipped."""
-    nodes, error = _compose(text, yaml.CSafeLoader if libyaml else yaml.SafeLoader)
+    nodes, error = _compose(text, yaml.CSafeLoader if libyaml else _PureLoader, limits)
     if error is not None and libyaml:
         # libyaml words its errors differently from the pure parser: re-reading a broken
         # file with the pure parser gives the same report whichever loader is in use.
-        pure_nodes, pure_error = _compose(text, yaml.SafeLoader)
+        pure_nodes, pure_error = _compose(text, _PureLoader, limits)
         if pure_error is not None:
             nodes, error = pure_nodes, pure_error
     builder = _Builder(file, limits)
@@ -159,13 +168,37 @@ def parse_yaml(
     return documents, builder.problems
 
 
-def _compose(text: str, loader_class: type) -> tuple[list[Node], BaseException | None]:
+class _TooDeep(yaml.MarkedYAMLError):
+    """The pure scanner met a flow collection nested deeper than the limit."""
+
+
+class _PureLoader(yaml.SafeLoader):
+    """The pure-Python loader, refusing deep flow nesting before it costs quadratic time.
+
+    PyYAML's scanner keeps one possible simple key per open flow level and checks
+    them all on every token, so ``[[[[...`` a megabyte deep would run for hours.
+    A nesting past the limit is an error anyway, so stopping there changes nothing.
+    """
+
+    max_depth = YamlLimits.max_depth
+
+    def fetch_flow_collection_start(self, token_class: type) -> None:
+        # Open block collections are the scanner's indents; this one is one level more.
+        if len(self.indents) + self.flow_level + 1 > self.max_depth:
+            raise _TooDeep(problem="too deep", problem_mark=self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
+
+def _compose(
+    text: str, loader_class: type, limits: YamlLimits
+) -> tuple[list[Node], BaseException | None]:
     nodes: list[Node] = []
     try:
         # The pure loader checks for unprintable characters already when it is created.
         loader = loader_class(text)
     except yaml.YAMLError as exc:
         return nodes, exc
+    loader.max_depth = limits.max_depth
     try:
         while loader.check_node():
             nodes.append(loader.get_node())
@@ -179,9 +212,13 @@ def _compose(text: str, loader_class: type) -> tuple[list[Node], BaseException |
 def _syntax_problem(
     error: BaseException, text: str, file: str, document: int, limits: YamlLimits
 ) -> ManifestProblem:
-    if isinstance(error, RecursionError) or "maximum nesting depth" in str(error):
-        # Python's recursion limit or libyaml's cap: report it as the depth rule would.
-        mark = _deep_mark(text, document, limits.max_depth)
+    if isinstance(error, _TooDeep) and error.problem_mark is not None:
+        mark = Mark(error.problem_mark.line + 1, error.problem_mark.column + 1)
+        return ManifestProblem(file, mark.line, mark.column, "", _too_deep(limits))
+    if isinstance(error, RecursionError):
+        # The pure composer recursed too deep into block collections: find the spot as
+        # the depth rule would, from the event stream, which needs no recursion.
+        mark = _deep_mark(text, document, limits)
         return ManifestProblem(file, mark.line, mark.column, "", _too_deep(limits))
     if isinstance(error, yaml.reader.ReaderError):
         before = text[: error.position]
@@ -199,13 +236,10 @@ def _syntax_problem(
     return ManifestProblem(file, 1, 1, "", f"invalid YAML: {error}")
 
 
-def _deep_mark(text: str, document: int, max_depth: int) -> Mark:
-    # Found from the event stream, which needs no recursion, in the document that failed.
+def _deep_mark(text: str, document: int, limits: YamlLimits) -> Mark:
     index, depth = -1, 0
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.YAMLError:
-        return Mark(1, 1)
+    loader = (yaml.CSafeLoader if HAVE_LIBYAML else _PureLoader)(text)
+    loader.max_depth = limits.max_depth
     try:
         while loader.check_event():
             event = loader.get_event()
@@ -213,10 +247,13 @@ def _deep_mark(text: str, document: int, max_depth: int) -> Mark:
                 index += 1
             elif isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
-                if depth > max_depth and index >= document:
+                if depth > limits.max_depth and index >= document:
                     return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
+    except _TooDeep as exc:
+        if exc.problem_mark is not None:
+            return Mark(exc.problem_mark.line + 1, exc.problem_mark.column + 1)
     except yaml.YAMLError:
         pass
     finally:
@@ -239,16 +276,16 @@ def _mark(node: Node) -> Mark:
 class _Abort(Exception):
     """Stops building a document whose cost or shape is out of bounds."""
 
-    def __init__(self, mark: Mark, path: YamlPath, message: str, *, whole_file: bool) -> None:
+    def __init__(self, node: Node, path: YamlPath, message: str, *, whole_file: bool) -> None:
         super().__init__(message)
-        self.mark, self.path, self.message, self.whole_file = mark, path, message, whole_file
+        self.node, self.path, self.message, self.whole_file = node, path, message, whole_file
 
 
 @dataclass
 class _Walk:
     """What building one document collects."""
 
-    located: dict[YamlPath, Located] = field(default_factory=dict)
+    nodes: dict[YamlPath, tuple[Node | None, Node]] = field(default_factory=dict)
     rejected: set[YamlPath] = field(default_factory=set)
     ancestors: set[int] = field(default_factory=set)
 
@@ -263,7 +300,8 @@ class _Builder:
         self._alias_nodes = 0
         self._exhausted = False
 
-    def _problem(self, mark: Mark, path: YamlPath, message: str) -> None:
+    def _problem(self, node: Node, path: YamlPath, message: str) -> None:
+        mark = _mark(node)
         self.problems.append(
             ManifestProblem(self.file, mark.line, mark.column, format_path(path), message)
         )
@@ -274,22 +312,22 @@ class _Builder:
             return None
         walk = _Walk()
         try:
-            value = self._build(walk, root, (), _mark(root), None, 1, None)
+            value = self._build(walk, root, (), root, None, 1, None)
         except _Abort as abort:
-            self._problem(abort.mark, abort.path, abort.message)
+            self._problem(abort.node, abort.path, abort.message)
             self._exhausted = abort.whole_file
             return None
-        return YamlDocument(value, _mark(root), walk.located, frozenset(walk.rejected))
+        return YamlDocument(value, _mark(root), walk.nodes, frozenset(walk.rejected))
 
     def _build(
         self,
         walk: _Walk,
         node: Node,
         path: YamlPath,
-        near: Mark,
-        key: Mark | None,
+        near: Node,
+        key: Node | None,
         depth: int,
-        alias: tuple[YamlPath, Mark] | None,
+        alias: tuple[YamlPath, Node] | None,
     ) -> Any:
         """Build ``node``; ``near`` is the closest key above it, ``alias`` where an alias began."""
         ident = id(node)
@@ -304,17 +342,15 @@ class _Builder:
                 limit = self.limits.max_alias_nodes
                 message = f"aliases expand to more than {limit} values: write the values out"
                 raise _Abort(alias[1], alias[0], message, whole_file=True)
+        walk.nodes[path] = (key, node)
         tag = node.tag
         if isinstance(node, ScalarNode):
-            plain = not node.style  # libyaml says '' for a plain scalar, the pure parser None
-            walk.located[path] = Located(_mark(node), key, short_tag(tag), plain, node.value)
             if tag not in _SCALAR_TAGS:
                 return self._reject(walk, node, path)
             return self._scalar(walk, node, path)
-        walk.located[path] = Located(_mark(node), key, short_tag(tag), True, None)
         if depth > self.limits.max_depth:
             # No path: the pure parser can only find this spot from its event stream.
-            raise _Abort(_mark(node), (), _too_deep(self.limits), whole_file=False)
+            raise _Abort(node, (), _too_deep(self.limits), whole_file=False)
         if tag not in (_SEQ, _MAP):
             return self._reject(walk, node, path)
         walk.ancestors.add(ident)
@@ -334,26 +370,25 @@ class _Builder:
         node: MappingNode,
         path: YamlPath,
         depth: int,
-        alias: tuple[YamlPath, Mark] | None,
+        alias: tuple[YamlPath, Node] | None,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first: dict[str, Mark] = {}
+        first: dict[str, Node] = {}
         for key_node, value_node in node.value:
             name = self._key(key_node, path)
             if name is None:
                 continue
-            mark = _mark(key_node)
             if name in first:
-                seen = first[name]
+                seen = _mark(first[name])
                 message = (
                     f"duplicate key '{name}' (first at line {seen.line}, column {seen.column}):"
                     " YAML would silently keep only the last one"
                 )
-                self._problem(mark, (*path, name), message)
+                self._problem(key_node, (*path, name), message)
                 continue
-            first[name] = mark
+            first[name] = key_node
             result[name] = self._build(
-                walk, value_node, (*path, name), mark, mark, depth + 1, alias
+                walk, value_node, (*path, name), key_node, key_node, depth + 1, alias
             )
         return result
 
@@ -369,7 +404,7 @@ class _Builder:
             message = f"the tag {_display(node.tag)} is not allowed on a key"
         else:
             message = f"a key must be text, not {kind_words(short_tag(node.tag))}"
-        self._problem(_mark(node), path, message)
+        self._problem(node, path, message)
         return None
 
     def _scalar(self, walk: _Walk, node: ScalarNode, path: YamlPath) -> Any:
@@ -381,7 +416,7 @@ class _Builder:
             # An explicit tag on text it does not fit, e.g. ``!!int twelve``.
             walk.rejected.add(path)
             read_as = kind_words(short_tag(node.tag))
-            self._problem(_mark(node), path, f"'{node.value}' cannot be read as {read_as}")
+            self._problem(node, path, f"'{node.value}' cannot be read as {read_as}")
             return None
 
     def _reject(self, walk: _Walk, node: Node, path: YamlPath) -> None:
@@ -390,7 +425,7 @@ class _Builder:
             f"the tag {_display(node.tag)} is not allowed: manifests use plain YAML"
             " (text, numbers, booleans, lists and mappings)"
         )
-        self._problem(_mark(node), path, message)
+        self._problem(node, path, message)
 
 
 def _display(tag: str) -> str:

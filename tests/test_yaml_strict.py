@@ -1,0 +1,314 @@
+"""Strict YAML reading: the same strictness and the same report from libyaml and pure Python."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from datetime import date
+
+import pytest
+
+from reconciler.yaml_strict import (
+    HAVE_LIBYAML,
+    YamlLimits,
+    format_path,
+    parse_yaml,
+    read_yaml_file,
+)
+
+LIMITS = YamlLimits()
+LOADERS = [
+    pytest.param(
+        True, id="libyaml", marks=pytest.mark.skipif(not HAVE_LIBYAML, reason="no libyaml")
+    ),
+    pytest.param(False, id="pure"),
+]
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic entity-expansion bomb: ``levels`` lists of ten aliases of the one before."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    previous = "a"
+    for name in "bcdefghijklmnop"[: levels - 1]:
+        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
+        previous = name
+    return "\n".join(lines) + "\n"
+
+
+def problems_of(text: str, libyaml: bool, limits: YamlLimits = LIMITS) -> list[str]:
+    return [str(p) for p in parse_yaml(text, "f.yaml", limits, libyaml=libyaml)[1]]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_plain_yaml_builds_python_values_with_yaml_1_1_typing(libyaml):
+    text = "a: text\nb: 12\nc: 0.60\nd: no\ne: 2024-01-01\nf: ~\ng: [x, 'y']\nh: {i: on}\n"
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    assert problems == []
+    assert documents[0].value == {
+        "a": "text",
+        "b": 12,
+        "c": 0.6,
+        "d": False,
+        "e": date(2024, 1, 1),
+        "f": None,
+        "g": ["x", "y"],
+        "h": {"i": True},
+    }
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_every_value_and_key_is_located_one_based(libyaml):
+    text = "spec:\n  pricing:\n    - {label: input, amount: '0.60'}\n"
+    (document,), _ = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    found, where = document.locate(("spec", "pricing", 0, "amount"))
+    assert found == ("spec", "pricing", 0, "amount")
+    assert (where.value.line, where.value.column) == (3, 30)
+    assert where.key is not None
+    assert (where.key.line, where.key.column) == (3, 22)
+    assert (where.tag, where.plain, where.text) == ("str", False, "0.60")
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_locate_falls_back_to_the_deepest_located_ancestor(libyaml):
+    (document,), _ = parse_yaml("spec:\n  name: x\n", "f.yaml", LIMITS, libyaml=libyaml)
+    found, where = document.locate(("spec", "missing", 3))
+    assert found == ("spec",)
+    assert (where.value.line, where.value.column) == (2, 3)
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_unquoted_scalar_records_that_yaml_chose_its_type(libyaml):
+    (document,), _ = parse_yaml("value: no\n", "f.yaml", LIMITS, libyaml=libyaml)
+    _, where = document.locate(("value",))
+    assert (where.tag, where.plain, where.text) == ("bool", True, "no")
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_duplicate_key_names_both_locations(libyaml):
+    text = "spec:\n  name: a\n  value: b\n  name: c\n"
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    assert [str(p) for p in problems] == [
+        "f.yaml:4:3: spec.name: duplicate key 'name' (first at line 2, column 3):"
+        " YAML would silently keep only the last one"
+    ]
+    assert documents[0].value == {"spec": {"name": "a", "value": "b"}}
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_python_tag_is_reported_and_never_executed(libyaml, tmp_path):
+    marker = tmp_path / "pwned"
+    text = f'value: !!python/object/apply:os.system ["touch {marker}"]\n'
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    assert not marker.exists()
+    assert [(p.line, p.column, p.path) for p in problems] == [(1, 8, "value")]
+    assert "!!python/object/apply:os.system is not allowed" in problems[0].message
+    assert documents[0].rejected == frozenset({("value",)})
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+@pytest.mark.parametrize(
+    ("text", "tag"),
+    [
+        ("v: !!python/name:os.system\n", "!!python/name:os.system"),
+        ("v: !!binary aGVsbG8=\n", "!!binary"),
+        ("v: !!set {a: null}\n", "!!set"),
+        ("v: !!omap [a: 1]\n", "!!omap"),
+        ("v: !custom thing\n", "!custom"),
+    ],
+)
+def test_only_safe_tags_are_allowed(libyaml, text, tag):
+    (problem,) = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)[1]
+    assert problem.message.startswith(f"the tag {tag} is not allowed")
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_explicit_str_tag_is_text(libyaml):
+    documents, problems = parse_yaml("v: !!str 12\n", "f.yaml", LIMITS, libyaml=libyaml)
+    assert (documents[0].value, problems) == ({"v": "12"}, [])
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_explicit_tag_that_does_not_fit_its_text_is_reported(libyaml):
+    assert problems_of("v: !!int twelve\n", libyaml) == [
+        "f.yaml:1:4: v: 'twelve' cannot be read as a number"
+    ]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_keys_must_be_text(libyaml):
+    assert problems_of("on: 1\n2: x\n? [a]\n: y\n<<: {b: 1}\n", libyaml) == [
+        "f.yaml:1:1: the key 'on' is read as a boolean: keys are text, quote it",
+        "f.yaml:2:1: the key '2' is read as a number: keys are text, quote it",
+        "f.yaml:3:3: a key must be text, not a list",
+        "f.yaml:5:1: merge keys ('<<') are not supported: write the fields out, or use Defaults",
+    ]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_alias_within_budget_is_expanded(libyaml):
+    text = "base: &d [Research, Support]\nother: *d\n"
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    assert problems == []
+    assert documents[0].value["other"] == ["Research", "Support"]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_billion_laughs_fails_fast_with_bounded_memory(libyaml):
+    text = billion_laughs()
+    tracemalloc.start()
+    started = time.perf_counter()
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert documents == []
+    assert [p.message for p in problems] == [
+        "aliases expand to more than 10000 values: write the values out"
+    ]
+    assert elapsed < 0.5
+    assert peak < 30 * 1024 * 1024
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_alias_budget_covers_the_whole_file_and_stops_reading_it(libyaml):
+    limits = YamlLimits(max_alias_nodes=25)
+    documents = "\n---\n".join(["a: &a [1, 2, 3, 4, 5]\nb: [*a, *a]"] * 4)
+    built, problems = parse_yaml(documents, "f.yaml", limits, libyaml=libyaml)
+    # Each document expands 12 aliased values: the third crosses 25 at its first alias.
+    assert len(built) == 2
+    assert [(p.line, p.column, p.path) for p in problems] == [(8, 1, "b[0]")]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_recursive_alias_is_reported(libyaml):
+    assert problems_of("a: &x [1, *x]\n", libyaml) == [
+        "f.yaml:1:1: a[1]: recursive alias: it contains itself"
+    ]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        pytest.param("a: " + "[" * 33 + "]" * 33 + "\n", "1:35", id="flow-33"),
+        pytest.param("a: " + "[" * 1500 + "]" * 1500 + "\n", "1:35", id="flow-1500"),
+        pytest.param("- " * 40 + "x\n", "1:65", id="block-sequences"),
+        pytest.param("".join(" " * i + "k:\n" for i in range(40)), "33:33", id="block-mappings"),
+        pytest.param("a:\n  - " + "[{b: " * 40 + "\n", "2:80", id="mixed"),
+    ],
+)
+def test_deep_nesting_is_reported_at_the_same_place_by_both_parsers(libyaml, text, where):
+    # The root collection is level 1: the 33rd level is the first one too deep.
+    assert problems_of(text, libyaml) == [f"f.yaml:{where}: nested more than 32 levels deep"]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("a: " + "[" * 500_000, id="flow"),
+        pytest.param("a: " + "{a: " * 250_000, id="flow-mappings"),
+        pytest.param("- " * 500_000 + "x", id="block"),
+    ],
+)
+def test_a_megabyte_of_nesting_fails_fast(libyaml, text):
+    # PyYAML's pure scanner is quadratic in flow depth; libyaml stops at 1000 levels.
+    started = time.perf_counter()
+    (problem,) = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)[1]
+    assert time.perf_counter() - started < 1.0
+    assert problem.message == "nested more than 32 levels deep"
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_nesting_up_to_the_limit_is_fine(libyaml):
+    text = "a: " + "[" * 31 + "]" * 31 + "\n"
+    assert problems_of(text, libyaml) == []
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_syntax_error_is_worded_the_same_by_both_parsers(libyaml):
+    assert problems_of("a: [1, 2\nb: 3\n", libyaml) == [
+        "f.yaml:2:2: invalid YAML: expected ',' or ']', but got ':'"
+        " (while parsing a flow sequence at line 1, column 4)"
+    ]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_documents_before_a_syntax_error_are_kept(libyaml):
+    documents, problems = parse_yaml("a: 1\n---\nb: [\n", "f.yaml", LIMITS, libyaml=libyaml)
+    assert [d.value for d in documents] == [{"a": 1}]
+    assert len(problems) == 1
+    assert problems[0].message.startswith("invalid YAML")
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_control_character_is_reported_where_it_is(libyaml):
+    assert problems_of("a: b\nc: d\x07\n", libyaml) == [
+        "f.yaml:2:5: character U+0007 is not allowed in YAML text"
+    ]
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+def test_empty_documents_are_skipped(libyaml):
+    documents, problems = parse_yaml(
+        "---\n# only a comment\n---\na: 1\n---\n", "f.yaml", LIMITS, libyaml=libyaml
+    )
+    assert ([d.value for d in documents], problems) == ([{"a": 1}], [])
+
+
+def test_file_over_the_size_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("a: " + "x" * 100 + "\n")
+    limits = YamlLimits(max_file_bytes=50)
+    documents, problems = read_yaml_file(path, "big.yaml", limits)
+    assert documents == []
+    assert [str(p) for p in problems] == [
+        "big.yaml:1:1: the file is larger than 50 bytes, the limit for one manifest file: split it"
+    ]
+
+
+def test_default_size_limit_is_one_mebibyte(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"# " + b"x" * (1024 * 1024) + b"\n")
+    (problem,) = read_yaml_file(path, "big.yaml", LIMITS)[1]
+    assert "larger than 1 MiB" in problem.message
+
+
+def test_file_at_the_size_limit_is_read(tmp_path):
+    path = tmp_path / "ok.yaml"
+    path.write_text("a: 1\n")
+    assert read_yaml_file(path, "ok.yaml", YamlLimits(max_file_bytes=5))[1] == []
+
+
+def test_text_that_is_not_utf8_is_located(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("a: 1\nname: Café\n".encode("latin-1"))
+    assert [str(p) for p in read_yaml_file(path, "latin1.yaml", LIMITS)[1]] == [
+        "latin1.yaml:2:10: the file is not UTF-8 text (byte 0xe9): save it as UTF-8"
+    ]
+
+
+def test_utf16_file_is_named_as_such(tmp_path):
+    path = tmp_path / "utf16.yaml"
+    path.write_text("a: 1\n", encoding="utf-16")
+    (problem,) = read_yaml_file(path, "utf16.yaml", LIMITS)[1]
+    assert problem.message == "the file is UTF-16: save it as UTF-8"
+
+
+def test_utf8_with_bom_and_non_ascii_text_is_read(tmp_path):
+    path = tmp_path / "bom.yaml"
+    path.write_bytes(b"\xef\xbb\xbfname: Caf\xc3\xa9\n")
+    documents, problems = read_yaml_file(path, "bom.yaml", LIMITS)
+    assert (documents[0].value, problems) == ({"name": "Café"}, [])
+
+
+def test_unreadable_file_is_a_problem_not_an_exception(tmp_path):
+    documents, problems = read_yaml_file(tmp_path, "dir.yaml", LIMITS)
+    assert documents == []
+    assert problems[0].message.startswith("cannot read the file")
+
+
+def test_key_paths_read_as_written():
+    assert format_path(("spec", "pricing", 0, "amount")) == "spec.pricing[0].amount"
+    assert format_path(()) == ""
+    assert format_path(("metadata",)) == "metadata"
