@@ -143,7 +143,7 @@ def _parse(doc: YamlDocument, file: str, directory: Path) -> _Parsed | None:
         parsed.problems.append(
             problem_at(doc, file, issue.path, issue.message, at_key=issue.at_key)
         )
-    if parsed.problems:
+    if parsed.problems or doc.flawed:
         parsed.model = None
     return parsed
 

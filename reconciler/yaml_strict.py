@@ -84,6 +84,7 @@ class YamlDocument:
     start: Mark
     nodes: dict[YamlPath, tuple[Node | None, Node]]
     rejected: frozenset[YamlPath] = field(default_factory=frozenset)
+    flawed: bool = False  # reading it found a problem (e.g. a duplicate key)
 
     def locate(self, path: YamlPath) -> tuple[YamlPath, Located]:
         """The deepest located prefix of ``path`` and its position."""
@@ -311,13 +312,15 @@ class _Builder:
         if self._exhausted or (isinstance(root, ScalarNode) and root.tag == _NULL):
             return None
         walk = _Walk()
+        before = len(self.problems)
         try:
             value = self._build(walk, root, (), root, None, 1, None)
         except _Abort as abort:
             self._problem(abort.node, abort.path, abort.message)
             self._exhausted = abort.whole_file
             return None
-        return YamlDocument(value, _mark(root), walk.nodes, frozenset(walk.rejected))
+        flawed = len(self.problems) > before
+        return YamlDocument(value, _mark(root), walk.nodes, frozenset(walk.rejected), flawed)
 
     def _build(
         self,
