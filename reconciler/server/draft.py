@@ -4,6 +4,10 @@ Ordering of the reported lists (contract: lists sorted by label, ids aligned):
 labels sort case-insensitively, ties by spelling then id; ``flag_ids`` sort by
 flag name then option value (the option's label); ``pricing`` sorts by label,
 unit, currency, amount (as a number), then id, and ``pricing_ids`` follows it.
+
+``pending_ids`` sent by a client (contract: "accepted and stored as given") are
+stored on the draft like any other field; ``form_state.pending_ids`` reports
+them together with the keys of the draft's pending proposals, sorted.
 """
 
 from __future__ import annotations

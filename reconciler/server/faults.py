@@ -3,6 +3,8 @@
 Writes (every operation but a read) are counted from 1 as they arrive, replays
 and refused requests included, so "the Nth write" is the Nth write request the
 server saw. A test holding the injector may change it while the server runs.
+A dropped response only makes sense over a real connection: in-process
+(``httpx.ASGITransport``) the half-sent response surfaces as an error of the transport.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ Following the IETF httpapi Idempotency-Key draft and Stripe's practice:
   fingerprint is its decision; see ``reconciler.server.operations``.
 - A key being processed is claimed in memory for the whole request, so a
   concurrent request with the same key gets a 409 instead of waiting for it.
+  Across processes sharing one file the write lock orders the two requests
+  instead: the second waits for the first to commit, then replays it.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ async def test_soft_patch_without_draft_id_reserves_a_draft_that_reads_404(catal
     draft_id = reply.body["draft_id"]
     assert reply.form["draft_id"] == draft_id
     assert reply.form["pending_ids"] == ["new-1"]
+    assert reply.form["revision"] == 0  # staged on nothing
     read = await catalog.post({"draft_id": draft_id})
     assert read.status == 404
     assert "new-1" in read.body["message"]
