@@ -96,6 +96,11 @@ class Applier:
         self._desired = desired
         self._gate = asyncio.Semaphore(max(parallelism, 1))
         self._now = now
+        # Group commit: every change to the document bumps ``_version``; one write
+        # covers all the changes made before it started.
+        self._write_lock = asyncio.Lock()
+        self._version = 0
+        self._written = 0
 
     # -- settling an interrupted run -------------------------------------------------
 
@@ -123,7 +128,7 @@ class Applier:
                 draft_id=entry.request.get("draft_id"),
             )
         except RejectedError as exc:
-            self._forget(key)
+            await self._forget(key)
             return ModelOutcome(key, action, "discarded", f"interrupted proposal refused: {exc}")
         draft_id = staged.draft_id
         if self._still_wanted(entry):
@@ -134,9 +139,9 @@ class Applier:
             except (ConflictError, NotFoundError):
                 # Stale, or decided the other way already: discard; the plan redoes it.
                 await self._reject_quietly(entry.idempotency_key, draft_id)
-                self._forget(key)
+                await self._forget(key)
                 return ModelOutcome(key, action, "discarded", "interrupted proposal was stale")
-            self._complete(entry.model_key, action, draft_id, acked.form_state)
+            await self._complete(entry.model_key, action, draft_id, acked.form_state)
             return ModelOutcome(key, action, "settled", "interrupted change completed", draft_id)
         try:
             await self._client.ack(entry.idempotency_key, accept=False, draft_id=draft_id)
@@ -144,13 +149,13 @@ class Applier:
             # It had been accepted before the interruption: the draft is live, so the
             # state must know it even though the manifests now want something else.
             live = await self._client.read(draft_id)
-            self._complete(entry.model_key, action, draft_id, live)
+            await self._complete(entry.model_key, action, draft_id, live)
             return ModelOutcome(
                 key, action, "settled", "interrupted change had completed", draft_id
             )
         except NotFoundError:
             pass
-        self._forget(key)
+        await self._forget(key)
         return ModelOutcome(key, action, "discarded", "interrupted proposal no longer wanted")
 
     def _still_wanted(self, entry: JournalEntry) -> bool:
@@ -186,10 +191,10 @@ class Applier:
             # Nothing to send (a deactivation of a draft already inactive or gone, an
             # adoption of a draft that already matches): only the state changes.
             if action == "deactivate" or change.draft_id is None:
-                self._complete(key, "deactivate", change.draft_id or "", None)
+                await self._complete(key, "deactivate", change.draft_id or "", None)
                 return ModelOutcome(key, action, "applied", "removed from the state")
             live = await self._client.read(change.draft_id)
-            self._complete(key, action, change.draft_id, live)
+            await self._complete(key, action, change.draft_id, live)
             return self._converged(change, change.draft_id, live)
         request: dict[str, Any] = dict(change.patch)
         if change.draft_id is not None:
@@ -198,30 +203,26 @@ class Applier:
             model_key=key,
             idempotency_key=idempotency_key(change),
             request=request,
-            draft_id=change.draft_id,
             desired_digest=change.desired_digest or "",
             action=action,
             created_at=self._now(),
         )
-        self._commit(lambda doc: doc.journal.__setitem__(key, entry))
+        await self._commit(lambda doc: doc.journal.__setitem__(key, entry))
         try:
             staged = await self._client.soft_patch(
                 change.patch, idempotency_key=entry.idempotency_key, draft_id=change.draft_id
             )
         except RejectedError as exc:
-            self._forget(key)
+            await self._forget(key)
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", change.draft_id)
+        # The journal is not written again here: replaying the soft patch (same key,
+        # same body) tells a later run the draft id, so one write per step suffices.
         draft_id = staged.draft_id
-
-        def staged_entry(doc: StateDocument) -> None:
-            doc.journal[key] = entry.model_copy(update={"draft_id": draft_id, "phase": "accepting"})
-
-        self._commit(staged_entry)
         try:
             acked = await self._client.ack(entry.idempotency_key, accept=True, draft_id=draft_id)
         except ConflictError:
             await self._reject_quietly(entry.idempotency_key, draft_id)
-            self._forget(key)
+            await self._forget(key)
             if replanned:
                 return ModelOutcome(
                     key, action, "failed", "the draft changed again while applying", draft_id
@@ -229,9 +230,9 @@ class Applier:
             return await self._replan(change, draft_id)
         except RejectedError as exc:
             await self._reject_quietly(entry.idempotency_key, draft_id)
-            self._forget(key)
+            await self._forget(key)
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", draft_id)
-        self._complete(key, action, draft_id, acked.form_state)
+        await self._complete(key, action, draft_id, acked.form_state)
         return self._converged(change, draft_id, acked.form_state)
 
     async def _replan(self, change: ModelChange, draft_id: str) -> ModelOutcome:
@@ -250,21 +251,32 @@ class Applier:
         again = next((c for c in fresh.changes if c.key == change.key), None)
         if again is None or again.action == "noop":
             if desired is not None:
-                self._complete(change.key, str(change.action), draft_id, live)
+                await self._complete(change.key, str(change.action), draft_id, live)
             return ModelOutcome(change.key, str(change.action), "applied", "already up to date")
         return await self._apply_change(again, replanned=True)
 
     # -- state bookkeeping -----------------------------------------------------------
 
-    def _commit(self, mutate: Callable[[StateDocument], None]) -> None:
-        # No await between the change and the write: coroutines cannot interleave here.
+    async def _commit(self, mutate: Callable[[StateDocument], None]) -> None:
+        """Change the state and return once the change is on disk."""
         mutate(self._doc)
-        self._store.save(self._doc)
+        self._version += 1
+        wanted = self._version
+        async with self._write_lock:
+            if self._written >= wanted:
+                return  # a write that started after our change has covered it
+            version = self._version
+            # Rendered on the event loop, so no other coroutine changes it meanwhile.
+            text = self._store.render(self._doc)
+            await asyncio.to_thread(self._store.write, text)
+            self._written = version
 
-    def _forget(self, key: str) -> None:
-        self._commit(lambda doc: doc.journal.pop(key, None))
+    async def _forget(self, key: str) -> None:
+        await self._commit(lambda doc: doc.journal.pop(key, None))
 
-    def _complete(self, key: str, action: str, draft_id: str, live: DraftFormState | None) -> None:
+    async def _complete(
+        self, key: str, action: str, draft_id: str, live: DraftFormState | None
+    ) -> None:
         model = self._desired.get(key)
 
         def record(doc: StateDocument) -> None:
@@ -279,7 +291,7 @@ class Applier:
                 applied_at=self._now(),
             )
 
-        self._commit(record)
+        await self._commit(record)
 
     def _converged(
         self, change: ModelChange, draft_id: str, live: DraftFormState | None
