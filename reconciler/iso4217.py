@@ -22,3 +22,26 @@ ISO_4217_CODES: frozenset[str] = frozenset(
     XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG
     """.split()  # noqa: SIM905
 )
+
+# Withdrawn codes a price list may still carry, and the code that replaced each.
+WITHDRAWN_CODES: dict[str, str] = {
+    **dict.fromkeys(
+        ["SIT", "CYP", "MTL", "SKK", "EEK", "LVL", "LTL", "HRK", "BGN"], "EUR"
+    ),  # joined the euro
+    "ANG": "XCG",
+    "ZWL": "ZWG",
+    "SLL": "SLE",
+    "CUC": "CUP",
+    "VEF": "VES",
+    "MRO": "MRU",
+    "STD": "STN",
+    "BYR": "BYN",
+    "GHC": "GHS",
+    "MZM": "MZN",
+    "TRL": "TRY",
+    "ROL": "RON",
+    "AZM": "AZN",
+    "TMM": "TMT",
+    "SDD": "SDG",
+    "ZMK": "ZMW",
+}

@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, with_config
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from reconciler.iso4217 import ISO_4217_CODES
+from reconciler.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
 from reconciler.wire import FLAG_BOOLEANS, MODEL_FIELDS, REFERENCE_FIELDS, TEXT_FIELDS
 
 
@@ -103,12 +103,15 @@ def _check_amount(value: str) -> str:
 def _check_currency(value: str) -> str:
     if value in ISO_4217_CODES:
         return value
-    if value.strip().upper() in ISO_4217_CODES:
-        hint = f"; write it as '{value.strip().upper()}'"
+    code = value.strip().upper()
+    if code in ISO_4217_CODES:
+        hint = f"; write it as '{code}'"
+    elif code in WITHDRAWN_CODES:
+        hint = f" any more (withdrawn): use '{WITHDRAWN_CODES[code]}'"
     else:
         # Most codes are a country code and a letter: prefer the same country (USS -> USD).
-        same_country = sorted(c for c in ISO_4217_CODES if c[:2] == value.strip().upper()[:2])
-        close = same_country or difflib.get_close_matches(value.upper(), sorted(ISO_4217_CODES))
+        same_country = sorted(c for c in ISO_4217_CODES if c[:2] == code[:2])
+        close = same_country or difflib.get_close_matches(code, sorted(ISO_4217_CODES))
         hint = f"; did you mean '{close[0]}'?" if close else ""
     raise PydanticCustomError(
         "currency",
