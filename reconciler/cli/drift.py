@@ -10,6 +10,7 @@ import click
 from reconciler.cli.common import FORMATS, catalog_options, emit, run, settings_from, stderr_console
 from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.render import render as render_plan
+from reconciler.render import render_markdown
 from reconciler.state import StateStore
 
 EXIT_DRIFT = 2
@@ -39,6 +40,9 @@ async def drift(
     request = PlanRequest(targets=check_targets(targets, desired, doc))
     async with settings.open_client(err) as client:
         plan = await make_plan(settings, client, desired, doc, request, err)
-    emit(render_plan(plan, fmt, color=settings.color and fmt == "text"))
+    if fmt == "markdown":
+        emit(render_markdown(plan, title="reconciler drift"))
+    else:
+        emit(render_plan(plan, fmt, color=settings.color and fmt == "text"))
     if plan.has_changes or plan.drift or doc.journal:
         sys.exit(EXIT_DRIFT)

@@ -65,6 +65,10 @@ def test_drift_reports_changes_made_outside_and_apply_restores(workspace):
     (entry,) = document["drift"]
     assert entry["key"] == "gpt-4o-mini"
     assert {change["field"] for change in entry["field_changes"]} == {"name", "departments"}
+    report = workspace.cli(["drift", "--format", "markdown"])
+    assert report.exit_code == 2
+    assert report.stdout.startswith("## reconciler drift\n")
+    assert "Renamed by hand" in report.stdout
     assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
     assert workspace.cli(["drift"]).exit_code == 0
     assert_converged(workspace, 1)
