@@ -181,7 +181,10 @@ class Applier:
             try:
                 outcome = await self._apply_change(change, replanned=False)
             except CatalogError as exc:
-                outcome = ModelOutcome(change.key, change.action, "failed", str(exc))
+                message = str(exc)
+                if change.key in self._doc.journal:
+                    message += "; its proposal is journalled and the next apply settles it"
+                outcome = ModelOutcome(change.key, change.action, "failed", message)
         progress.advance(change.key, outcome.message)
         return outcome
 

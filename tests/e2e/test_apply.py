@@ -180,3 +180,18 @@ def test_apply_refuses_to_update_too_large_a_share_unless_forced(workspace):
     forced = workspace.cli(["apply", "--auto-approve", "--force"])
     assert forced.exit_code == 0, forced.output
     assert_converged(workspace, 10)
+
+
+def test_catalog_down_mid_apply_fails_cleanly_and_the_next_apply_finishes(workspace):
+    workspace.write_models(GPT)
+    # Every write fails until the retries give up: the proposal stays journalled.
+    workspace.catalog.faults.fail_writes.update(range(1, 200))
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "the next apply settles it" in result.stdout
+    assert list(workspace.state()["journal"]) == ["gpt-4o-mini"]
+    workspace.catalog.faults.reset()
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 1)
