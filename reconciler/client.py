@@ -42,7 +42,12 @@ from reconciler.errors import (
     UsageError,
 )
 from reconciler.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
-from reconciler.wire import DraftFormState, PatchModelDraftApiRequest, PatchModelDraftApiResponse
+from reconciler.wire import (
+    OPERATION_FIELDS,
+    DraftFormState,
+    PatchModelDraftApiRequest,
+    PatchModelDraftApiResponse,
+)
 
 ENDPOINT_PATH = "model/draft"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -167,8 +172,7 @@ class CatalogClient:
         self, fields: Mapping[str, Any], *, idempotency_key: str, draft_id: str | None = None
     ) -> CatalogResponse:
         """Stage ``fields`` (model fields, wire form) as a proposal keyed by ``idempotency_key``."""
-        operation = {"draft_id", "input_draft_id", "idempotency_key", "soft", "accept"}
-        if misplaced := sorted(operation & fields.keys()):
+        if misplaced := sorted(OPERATION_FIELDS & fields.keys()):
             raise ValueError(f"soft_patch fields must be model fields, not {misplaced}")
         request = self._build(
             {**fields, "soft": True, "idempotency_key": idempotency_key, "draft_id": draft_id},
@@ -256,8 +260,14 @@ class CatalogClient:
             if parsed is not None and parsed.success:
                 return parsed
         message = self._redact(_message(response, body))
-        draft_id = draft_id or (str(body.get("draft_id") or "") if body else "") or None
-        fail = _Failure(_status_error(status, message, body, draft_id, self._where))
+        echoed = str(body.get("draft_id") or "") if body else ""
+        # The API echoes the draft_id it was given; a 404 that does not is no answer
+        # about that draft (say, a wrong base URL), and must not read as "draft gone".
+        wrong_place = status == 404 and draft_id is not None and echoed != draft_id
+        error = _status_error(
+            status, message, None if wrong_place else body, draft_id or echoed or None, self._where
+        )
+        fail = _Failure(error)
         if status == 429:
             fail.retry_reason, fail.retry_after = "rate limited (HTTP 429)", _retry_after(response)
             if fail.retry_after is not None:

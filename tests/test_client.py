@@ -282,6 +282,23 @@ async def test_a_404_that_is_not_the_apis_answer_points_at_the_endpoint():
     assert "CATALOG_ENDPOINT" in str(info.value)
 
 
+async def test_a_404_that_does_not_echo_the_draft_id_is_not_a_missing_draft():
+    message = "no such endpoint; the catalog answers POST /model/draft"
+    script = Script(failure(404, message, draft_id=""))
+    async with make_client(script) as client:
+        with pytest.raises(CatalogError) as info:
+            await client.read("d1")
+    assert not isinstance(info.value, NotFoundError)
+    assert message in str(info.value)
+
+
+async def test_a_404_echoing_the_draft_id_is_a_missing_draft():
+    script = Script(failure(404, "draft d1 not found", draft_id="d1"))
+    async with make_client(script) as client:
+        with pytest.raises(NotFoundError, match="draft d1 not found"):
+            await client.read("d1")
+
+
 async def test_422_carries_the_server_message_and_field_errors():
     errors = [{"field": "provider", "message": "unknown provider label 'Nope'"}]
     script = Script(failure(422, "request is invalid", draft_id="d1", errors=errors))

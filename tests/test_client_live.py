@@ -14,6 +14,7 @@ import pytest
 from reconciler.client import CatalogClient, ClientSettings
 from reconciler.errors import (
     AuthError,
+    CatalogError,
     ConflictError,
     NotFoundError,
     RejectedError,
@@ -192,6 +193,17 @@ async def test_unknown_draft_and_unknown_key_are_not_found(target):
             await client.ack("no-such-key", accept=True)
 
 
+async def test_a_wrong_base_url_is_not_mistaken_for_a_missing_draft(live_server):
+    async with await http_client(live_server) as client:
+        draft_id = await stage_and_accept(client, {"name": "A"}, "k")
+    settings = ClientSettings(base_url=f"{live_server.base_url}/api/v9", retry=FAST)
+    async with CatalogClient(settings) as client:
+        with pytest.raises(CatalogError) as info:
+            await client.read(draft_id)
+    assert not isinstance(info.value, NotFoundError)
+    assert "check --endpoint / CATALOG_ENDPOINT" in str(info.value)
+
+
 async def test_unknown_label_is_rejected_with_the_servers_field_errors(target):
     async with target.connect() as client:
         with pytest.raises(RejectedError) as info:
@@ -249,6 +261,29 @@ async def test_dropped_response_with_httpx_own_transport_is_retried_too(live_ser
         staged = await client.soft_patch({"name": "X"}, idempotency_key="k-drop")
     assert staged.replayed is True
     assert live_server.faults.writes == 2
+
+
+async def test_timed_out_write_is_retried_through_in_flight_to_its_replay(live_server):
+    events: list[RetryEvent] = []
+
+    def on_retry(event: RetryEvent) -> None:
+        events.append(event)
+        live_server.faults.latency = 0.0  # only the first attempt is slow
+
+    live_server.faults.latency = 0.4
+    settings = ClientSettings(
+        base_url=live_server.base_url,
+        timeout=0.1,
+        retry=RetryPolicy(max_attempts=30, base_delay=0.05, max_delay=0.05),
+    )
+    async with CatalogClient(settings, on_retry=on_retry) as client:
+        staged = await client.soft_patch({"name": "Slow"}, idempotency_key="k-slow")
+    reasons = [e.reason for e in events]
+    assert reasons[0] == "timed out waiting for the catalog"
+    assert "idempotency key still in flight (HTTP 409)" in reasons
+    assert staged.replayed is True
+    with sqlite3.connect(live_server.db_path) as db:
+        assert list(db.execute("SELECT key, status FROM proposals")) == [("k-slow", "pending")]
 
 
 async def test_pool_holds_at_most_parallelism_connections(live_server):
