@@ -21,8 +21,12 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
-
-HAVE_LIBYAML: bool = bool(getattr(yaml, "__with_libyaml__", False))
+from reconciler.yaml_compose import (
+    HAVE_LIBYAML,
+    compose_documents,
+    parse_error_problem,
+    too_deep_message,
+)
 
 YamlPath = tuple[str | int, ...]
 
@@ -155,115 +159,13 @@ def parse_yaml(
     text: str, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
     """Compose and build every document of ``text``; empty documents are skipped."""
-    nodes, error = _compose(text, yaml.CSafeLoader if libyaml else _PureLoader, limits)
-    if error is not None and libyaml:
-        # libyaml words its errors differently from the pure parser: re-reading a broken
-        # file with the pure parser gives the same report whichever loader is in use.
-        pure_nodes, pure_error = _compose(text, _PureLoader, limits)
-        if pure_error is not None:
-            nodes, error = pure_nodes, pure_error
+    nodes, error = compose_documents(text, limits.max_depth, libyaml=libyaml)
     builder = _Builder(file, limits)
     documents = [doc for doc in (builder.document(node) for node in nodes) if doc is not None]
     if error is not None:
-        builder.problems.append(_syntax_problem(error, text, file, len(nodes), limits))
+        problem = parse_error_problem(error, text, file, len(nodes), limits.max_depth)
+        builder.problems.append(problem)
     return documents, builder.problems
-
-
-class _TooDeep(yaml.MarkedYAMLError):
-    """The pure scanner met a flow collection nested deeper than the limit."""
-
-
-class _PureLoader(yaml.SafeLoader):
-    """The pure-Python loader, refusing deep flow nesting before it costs quadratic time.
-
-    PyYAML's scanner keeps one possible simple key per open flow level and checks
-    them all on every token, so ``[[[[...`` a megabyte deep would run for hours.
-    A nesting past the limit is an error anyway, so stopping there changes nothing.
-    """
-
-    max_depth = YamlLimits.max_depth
-
-    def fetch_flow_collection_start(self, token_class: type) -> None:
-        # Open block collections are the scanner's indents; this one is one level more.
-        if len(self.indents) + self.flow_level + 1 > self.max_depth:
-            raise _TooDeep(problem="too deep", problem_mark=self.get_mark())
-        super().fetch_flow_collection_start(token_class)
-
-
-def _compose(
-    text: str, loader_class: type, limits: YamlLimits
-) -> tuple[list[Node], BaseException | None]:
-    nodes: list[Node] = []
-    try:
-        # The pure loader checks for unprintable characters already when it is created.
-        loader = loader_class(text)
-    except yaml.YAMLError as exc:
-        return nodes, exc
-    loader.max_depth = limits.max_depth
-    try:
-        while loader.check_node():
-            nodes.append(loader.get_node())
-    except (yaml.YAMLError, RecursionError) as exc:
-        return nodes, exc
-    finally:
-        loader.dispose()
-    return nodes, None
-
-
-def _syntax_problem(
-    error: BaseException, text: str, file: str, document: int, limits: YamlLimits
-) -> ManifestProblem:
-    if isinstance(error, _TooDeep) and error.problem_mark is not None:
-        mark = Mark(error.problem_mark.line + 1, error.problem_mark.column + 1)
-        return ManifestProblem(file, mark.line, mark.column, "", _too_deep(limits))
-    if isinstance(error, RecursionError):
-        # The pure composer recursed too deep into block collections: find the spot as
-        # the depth rule would, from the event stream, which needs no recursion.
-        mark = _deep_mark(text, document, limits)
-        return ManifestProblem(file, mark.line, mark.column, "", _too_deep(limits))
-    if isinstance(error, yaml.reader.ReaderError):
-        before = text[: error.position]
-        line, column = before.count("\n") + 1, len(before) - (before.rfind("\n") + 1) + 1
-        message = f"character U+{error.character:04X} is not allowed in YAML text"
-        return ManifestProblem(file, line, column, "", message)
-    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
-        mark = error.problem_mark
-        context = ""
-        if error.context and error.context_mark is not None:
-            where = f"line {error.context_mark.line + 1}, column {error.context_mark.column + 1}"
-            context = f" ({error.context} at {where})"
-        message = f"invalid YAML: {error.problem}{context}"
-        return ManifestProblem(file, mark.line + 1, mark.column + 1, "", message)
-    return ManifestProblem(file, 1, 1, "", f"invalid YAML: {error}")
-
-
-def _deep_mark(text: str, document: int, limits: YamlLimits) -> Mark:
-    index, depth = -1, 0
-    loader = (yaml.CSafeLoader if HAVE_LIBYAML else _PureLoader)(text)
-    loader.max_depth = limits.max_depth
-    try:
-        while loader.check_event():
-            event = loader.get_event()
-            if isinstance(event, yaml.DocumentStartEvent):
-                index += 1
-            elif isinstance(event, yaml.CollectionStartEvent):
-                depth += 1
-                if depth > limits.max_depth and index >= document:
-                    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
-            elif isinstance(event, yaml.CollectionEndEvent):
-                depth -= 1
-    except _TooDeep as exc:
-        if exc.problem_mark is not None:
-            return Mark(exc.problem_mark.line + 1, exc.problem_mark.column + 1)
-    except yaml.YAMLError:
-        pass
-    finally:
-        loader.dispose()
-    return Mark(1, 1)
-
-
-def _too_deep(limits: YamlLimits) -> str:
-    return f"nested more than {limits.max_depth} levels deep"
 
 
 def _size(count: int) -> str:
@@ -353,7 +255,7 @@ class _Builder:
             return self._scalar(walk, node, path)
         if depth > self.limits.max_depth:
             # No path: the pure parser can only find this spot from its event stream.
-            raise _Abort(node, (), _too_deep(self.limits), whole_file=False)
+            raise _Abort(node, (), too_deep_message(self.limits.max_depth), whole_file=False)
         if tag not in (_SEQ, _MAP):
             return self._reject(walk, node, path)
         walk.ancestors.add(ident)
