@@ -32,14 +32,21 @@ from httpx_aiohttp import HttpxAiohttpClient
 from pydantic import Field, ValidationError
 
 from reconciler.errors import (
-    AuthError,
     CatalogError,
-    ConflictError,
-    NotFoundError,
-    RateLimitedError,
     RejectedError,
     UnavailableError,
     UsageError,
+)
+from reconciler.failures import (
+    ENDPOINT_PATH,
+    after_attempts,
+    amend,
+    describe_transport_error,
+    exception_text,
+    json_object,
+    response_message,
+    retry_after_header,
+    status_error,
 )
 from reconciler.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
 from reconciler.wire import (
@@ -49,7 +56,6 @@ from reconciler.wire import (
     PatchModelDraftApiResponse,
 )
 
-ENDPOINT_PATH = "model/draft"
 REPLAYED_HEADER = "Idempotent-Replayed"
 # The one 409 worth retrying is "key still being processed"; a stale proposal or an
 # opposite ack decision will not change by waiting. The contract only fixes the
@@ -206,7 +212,7 @@ class CatalogClient:
             error = outcome.error
             raise RetryableFailure(
                 outcome.retry_reason,
-                lambda attempts: _after_attempts(error, attempts),
+                lambda attempts: after_attempts(error, attempts),
                 retry_after=outcome.retry_after,
             )
 
@@ -233,8 +239,8 @@ class CatalogClient:
         try:
             response = await self._http.post(ENDPOINT_PATH, content=content)
         except (httpx.RequestError, aiohttp.ClientError) as exc:
-            what, never_sent = _describe_transport_error(exc)
-            detail = self._redact(_exception_text(exc))
+            what, never_sent = describe_transport_error(exc)
+            detail = self._redact(exception_text(exc))
         else:
             return self._interpret(response, draft_id, repeatable)
         # Outside the except block, so our error does not chain the transport's
@@ -244,13 +250,13 @@ class CatalogClient:
         )
         if repeatable or never_sent:
             return _Failure(error, retry_reason=what)
-        return _Failure(_amend(error, "; not retried: the request has no idempotency key"))
+        return _Failure(amend(error, "; not retried: the request has no idempotency key"))
 
     def _interpret(
         self, response: httpx.Response, draft_id: str | None, repeatable: bool
     ) -> CatalogResponse | _Failure:
         status = response.status_code
-        body = _json_object(response)
+        body = json_object(response)
         replayed = response.headers.get(REPLAYED_HEADER, "").strip().lower() == "true"
         if 200 <= status < 300 and body is not None:
             try:
@@ -259,21 +265,22 @@ class CatalogClient:
                 parsed = None
             if parsed is not None and parsed.success:
                 return parsed
-        message = self._redact(_message(response, body))
+        message = self._redact(response_message(response, body))
         echoed = str(body.get("draft_id") or "") if body else ""
         # The API echoes the draft_id it was given; a 404 that does not is no answer
         # about that draft (say, a wrong base URL), and must not read as "draft gone".
         wrong_place = status == 404 and draft_id is not None and echoed != draft_id
-        error = _status_error(
+        error = status_error(
             status, message, None if wrong_place else body, draft_id or echoed or None, self._where
         )
         fail = _Failure(error)
         if status == 429:
-            fail.retry_reason, fail.retry_after = "rate limited (HTTP 429)", _retry_after(response)
+            fail.retry_reason = "rate limited (HTTP 429)"
+            fail.retry_after = retry_after_header(response)
             if fail.retry_after is not None:
-                _amend(fail.error, f" (it asked to wait {fail.retry_after.strip()} s)")
+                amend(fail.error, f" (it asked to wait {fail.retry_after.strip()} s)")
         elif status >= 500 and repeatable:
-            fail.retry_reason, fail.retry_after = f"HTTP {status}", _retry_after(response)
+            fail.retry_reason, fail.retry_after = f"HTTP {status}", retry_after_header(response)
         elif status == 409 and repeatable and _IN_FLIGHT.search(message):
             fail.retry_reason = "idempotency key still in flight (HTTP 409)"
         if isinstance(fail.error, RejectedError):
@@ -283,125 +290,6 @@ class CatalogClient:
     def _redact(self, text: str) -> str:
         token = self.settings.token
         return text.replace(token, "[redacted]") if token else text
-
-
-def _status_error(
-    status: int, message: str, body: dict[str, Any] | None, draft_id: str | None, where: str
-) -> CatalogError:
-    """The error a final (or exhausted) failed response stands for."""
-    ours = body is not None and "success" in body and "message" in body
-    if 200 <= status < 300:
-        if ours:
-            return RejectedError(f"the catalog reported a failure: {message}", status=status)
-        return CatalogError(
-            f"the catalog's response is not a PatchModelDraftApiResponse: {message}",
-            status=status,
-            draft_id=draft_id,
-        )
-    if status in (401, 403):
-        return AuthError(
-            f"the catalog refused the credentials: {message}. "
-            "Set CATALOG_TOKEN to a valid token for this catalog.",
-            status=status,
-            draft_id=draft_id,
-        )
-    if status == 404 and not ours:
-        # A 404 that is not the API's own answer means the URL is wrong, not the draft.
-        return CatalogError(
-            f"{where} has no catalog API at /{ENDPOINT_PATH} ({message}); "
-            "check --endpoint / CATALOG_ENDPOINT",
-            status=status,
-        )
-    if status == 404:
-        return NotFoundError(message, status=status, draft_id=draft_id)
-    if status == 409:
-        return ConflictError(message, status=status, draft_id=draft_id)
-    if status in (400, 422):
-        return RejectedError(
-            message, status=status, field_errors=_field_errors(body), draft_id=draft_id
-        )
-    if status == 429:
-        return RateLimitedError(f"the catalog is rate limiting: {message}", status=status)
-    if status >= 500:
-        return UnavailableError(f"the catalog failed: {message}", status=status, draft_id=draft_id)
-    return CatalogError(f"unexpected answer from the catalog: {message}", status=status)
-
-
-def _after_attempts(error: CatalogError, attempts: int) -> CatalogError:
-    noun = "attempt" if attempts == 1 else "attempts"
-    return _amend(error, f"; gave up after {attempts} {noun}")
-
-
-def _amend(error: CatalogError, suffix: str) -> CatalogError:
-    """Append to an error's message everywhere it is kept."""
-    error.server_message += suffix
-    error.message = error.server_message
-    error.args = (error.server_message,)
-    return error
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        data = json.loads(response.content)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _message(response: httpx.Response, body: dict[str, Any] | None) -> str:
-    """The server's words, or for a body that is not ours (a proxy's page) a short excerpt."""
-    if body is not None:
-        for key in ("message", "detail"):
-            value = body.get(key)
-            if isinstance(value, str) and value.strip():
-                return value.strip()
-    reason = response.reason_phrase or f"HTTP {response.status_code}"
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", response.text)).strip()
-    if not text:
-        return reason
-    excerpt = text if len(text) <= 160 else text[:157] + "..."
-    return f"{reason} (non-JSON response: {excerpt})"
-
-
-def _field_errors(body: dict[str, Any] | None) -> list[tuple[str, str]]:
-    errors = body.get("errors") if body else None
-    if not isinstance(errors, list):
-        return []
-    return [
-        (str(e.get("field", "")), str(e.get("message", ""))) for e in errors if isinstance(e, dict)
-    ]
-
-
-def _retry_after(response: httpx.Response) -> str | None:
-    return response.headers.get("Retry-After")
-
-
-def _describe_transport_error(exc: BaseException) -> tuple[str, bool]:
-    """What went wrong in words, and whether the request certainly never reached the server."""
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and len(chain) < 10:
-        chain.append(current)
-        current = current.__cause__
-    native = next((e for e in chain if isinstance(e, aiohttp.ClientError)), None)
-    # httpx_aiohttp maps aiohttp errors loosely (a dropped connection becomes a
-    # ConnectTimeout), so the aiohttp cause, when there is one, is what we classify.
-    if isinstance(native, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
-        return "could not connect to the catalog", True
-    if isinstance(native, aiohttp.ServerTimeoutError):
-        return "timed out waiting for the catalog", False
-    if native is not None:
-        return "the connection to the catalog was lost before the response arrived", False
-    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
-        return "could not connect to the catalog", True
-    if isinstance(exc, httpx.TimeoutException):
-        return "timed out waiting for the catalog", False
-    return "the connection to the catalog was lost before the response arrived", False
-
-
-def _exception_text(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _is_read(request: PatchModelDraftApiRequest) -> bool:
