@@ -17,8 +17,6 @@ from reconciler.cli.common import (
     emit,
     now,
     run,
-    settings_from,
-    stderr_console,
 )
 from reconciler.cli.plan import plan_options, read_saved_plan
 from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
@@ -77,11 +75,7 @@ from reconciler.state import StateDocument, StateStore
 @run
 async def apply(
     paths: tuple[Path, ...],
-    endpoint: str | None,
-    state_path: Path,
-    parallelism: int,
-    lock_timeout: float,
-    no_color: bool,
+    settings: Settings,
     refresh: bool,
     targets: tuple[str, ...],
     prune: bool,
@@ -94,8 +88,7 @@ async def apply(
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
-    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
-    err = stderr_console(settings)
+    err = settings.err
     saved = read_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None and (targets or prune or not refresh):
         raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
@@ -103,7 +96,7 @@ async def apply(
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="apply"):
         doc = store.load()
-        async with settings.open_client(err) as client:
+        async with settings.open_client() as client:
             applier = Applier(
                 client,
                 store,
@@ -134,7 +127,7 @@ async def apply(
             if saved is None and not auto_approve:
                 _confirm(err)
             changes = sum(1 for change in plan.changes if change.is_change)
-            with settings.progress(err, "Applying", changes, lines=True) as progress:
+            with settings.progress("Applying", changes, lines=True) as progress:
                 result = await applier.apply(plan, progress)
     _report(result, fmt)
 
@@ -143,7 +136,7 @@ async def _settle(settings: Settings, applier: Applier, doc: StateDocument, err:
     if not doc.journal:
         return
     err.print(f"Settling {len(doc.journal)} proposal(s) left by an interrupted apply…")
-    with settings.progress(err, "Settling", len(doc.journal), lines=True) as progress:
+    with settings.progress("Settling", len(doc.journal), lines=True) as progress:
         settled = await applier.settle(progress)
     for outcome in settled:
         err.print(f"  {outcome.key}: {outcome.message}", markup=False, highlight=False)
@@ -179,7 +172,7 @@ async def _prove_current(
         for change in saved.plan.changes
         if change.is_change and change.draft_id is not None
     }
-    with settings.progress(err, "Checking", len(affected), lines=False) as progress:
+    with settings.progress("Checking", len(affected), lines=False) as progress:
         live = await read_drafts(
             client, affected, parallelism=settings.parallelism, progress=progress
         )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 from rich.console import Console
@@ -40,17 +40,22 @@ class Settings:
     in_ci: bool
     interactive: bool
 
-    def open_client(self, err: Console) -> CatalogClient:
+    @functools.cached_property
+    def err(self) -> Console:
+        """The console for progress, notes and warnings: stderr, never stdout."""
+        return Console(stderr=True, no_color=not self.color, highlight=False, soft_wrap=True)
+
+    def open_client(self) -> CatalogClient:
         """A client for the configured endpoint, or for the embedded catalog."""
         return open_catalog(
             self.endpoint,
             token=self.token,
             parallelism=self.parallelism,
             embedded_db=EMBEDDED_DB,
-            notify=lambda message: err.print(message, markup=False, highlight=False),
+            notify=lambda message: self.err.print(message, markup=False, highlight=False),
         )
 
-    def progress(self, err: Console, description: str, total: int, *, lines: bool) -> Progress:
+    def progress(self, description: str, total: int, *, lines: bool) -> Progress:
         """A bar on a terminal; in CI one line per item when ``lines``; else nothing."""
         if self.interactive and not self.in_ci:
             mode = ProgressMode.BAR
@@ -58,11 +63,14 @@ class Settings:
             mode = ProgressMode.LINES
         else:
             mode = ProgressMode.NONE
-        return Progress(mode, err, description, total)
+        return Progress(mode, self.err, description, total)
 
 
 def catalog_options(func: F) -> F:
-    """The options of every command that talks to the catalog or the state."""
+    """The options of every command that talks to the catalog or the state.
+
+    The command receives them as one ``settings: Settings`` argument.
+    """
     options = [
         click.option(
             "--endpoint",
@@ -94,9 +102,24 @@ def catalog_options(func: F) -> F:
         ),
         click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR)."),
     ]
+
+    @functools.wraps(func)
+    def with_settings(
+        *args: Any,
+        endpoint: str | None,
+        state_path: Path,
+        parallelism: int,
+        lock_timeout: float,
+        no_color: bool,
+        **kwargs: Any,
+    ) -> Any:
+        settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
+        return func(*args, settings=settings, **kwargs)
+
+    wrapped: Any = with_settings
     for option in reversed(options):
-        func = option(func)
-    return func
+        wrapped = option(wrapped)
+    return cast(F, wrapped)
 
 
 def settings_from(
@@ -118,11 +141,6 @@ def settings_from(
         in_ci=os.environ.get("CI", "").lower() in ("1", "true", "yes"),
         interactive=interactive,
     )
-
-
-def stderr_console(settings: Settings) -> Console:
-    """The console for progress, notes and warnings: stderr, never stdout."""
-    return Console(stderr=True, no_color=not settings.color, highlight=False, soft_wrap=True)
 
 
 def now() -> str:

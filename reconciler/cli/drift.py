@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from reconciler.cli.common import FORMATS, catalog_options, emit, run, settings_from, stderr_console
+from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
 from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.render import render as render_plan
 from reconciler.render import render_markdown
@@ -24,21 +24,16 @@ EXIT_DRIFT = 2
 @run
 async def drift(
     paths: tuple[Path, ...],
-    endpoint: str | None,
-    state_path: Path,
-    parallelism: int,
-    lock_timeout: float,
-    no_color: bool,
+    settings: Settings,
     targets: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
-    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
-    err = stderr_console(settings)
+    err = settings.err
     desired = load_desired(paths)
     doc = StateStore(settings.state_path).load()
     request = PlanRequest(targets=check_targets(targets, desired, doc))
-    async with settings.open_client(err) as client:
+    async with settings.open_client() as client:
         plan = await make_plan(settings, client, desired, doc, request, err)
     if fmt == "markdown":
         emit(render_markdown(plan, title="reconciler drift"))

@@ -10,12 +10,11 @@ import click
 
 from reconciler.cli.common import (
     FORMATS,
+    Settings,
     catalog_options,
     emit,
     now,
     run,
-    settings_from,
-    stderr_console,
 )
 from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.errors import PlanFileError
@@ -72,11 +71,7 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
 @run
 async def plan(
     paths: tuple[Path, ...],
-    endpoint: str | None,
-    state_path: Path,
-    parallelism: int,
-    lock_timeout: float,
-    no_color: bool,
+    settings: Settings,
     refresh: bool,
     targets: tuple[str, ...],
     prune: bool,
@@ -85,13 +80,12 @@ async def plan(
     detailed_exitcode: bool,
 ) -> None:
     """Show what apply would change, and why (PATHS default: manifests/)."""
-    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
-    err = stderr_console(settings)
+    err = settings.err
     desired = load_desired(paths)
     store = StateStore(settings.state_path)
     doc = store.load()
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
-    async with settings.open_client(err) as client:
+    async with settings.open_client() as client:
         result = await make_plan(settings, client, desired, doc, request, err)
     emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
     if out is not None:

@@ -69,7 +69,7 @@ async def make_plan(
     live = {}
     if request.refresh:
         drafts = drafts_to_read(desired, doc.models, request.targets)
-        with settings.progress(err, "Refreshing", len(drafts), lines=False) as progress:
+        with settings.progress("Refreshing", len(drafts), lines=False) as progress:
             live = await read_drafts(
                 client, drafts, parallelism=settings.parallelism, progress=progress
             )

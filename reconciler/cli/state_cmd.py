@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import yaml
 
-from reconciler.cli.common import catalog_options, emit, now, run, settings_from, stderr_console
+from reconciler.cli.common import Settings, catalog_options, emit, now, run
 from reconciler.cli.planning import DEFAULT_MANIFESTS
 from reconciler.errors import NotFoundError, StateError, UsageError
 from reconciler.importer import manifest_for
@@ -46,18 +46,13 @@ async def import_(
     key: str,
     draft_id: str,
     manifest_paths: tuple[Path, ...],
-    endpoint: str | None,
-    state_path: Path,
-    parallelism: int,
-    lock_timeout: float,
-    no_color: bool,
+    settings: Settings,
 ) -> None:
     """Adopt the existing draft DRAFT_ID into the state as model KEY, after reading it.
 
     When no manifest describes KEY yet, prints one (YAML) that matches the draft.
     """
-    settings = settings_from(endpoint, state_path, parallelism, lock_timeout, no_color)
-    err = stderr_console(settings)
+    err = settings.err
     model = _manifest_model(key, manifest_paths)
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="import"):
@@ -68,7 +63,7 @@ async def import_(
                 f"model {key} is already in the state as draft {existing.draft_id}; "
                 f"run `reconciler state rm {key}` first to import another draft"
             )
-        async with settings.open_client(err) as client:
+        async with settings.open_client() as client:
             try:
                 live = await client.read(draft_id)
             except NotFoundError:
