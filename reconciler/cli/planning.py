@@ -81,6 +81,5 @@ async def make_plan(
         targets=request.targets,
         refreshed=request.refresh,
     )
-    for message in plan.all_warnings:
-        warn(err, message)
+    # Warnings are part of the plan: every renderer shows them.
     return plan

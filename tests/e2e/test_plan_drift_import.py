@@ -81,7 +81,7 @@ def test_prune_deactivates_a_model_whose_manifest_is_gone(workspace):
     workspace.write_models(GPT)
     result = workspace.cli(["plan", "--detailed-exitcode"])
     assert result.exit_code == 0
-    assert "--prune" in result.stderr
+    assert "--prune" in result.stdout
     result = workspace.cli(["apply", "--auto-approve", "--prune"])
     assert result.exit_code == 0, result.output
     assert "1 deactivated" in result.stdout
