@@ -107,3 +107,44 @@ def test_import_of_an_unknown_draft_fails_and_changes_nothing(workspace):
     assert result.exit_code == 1
     assert "does not exist" in result.stderr
     assert not workspace.state_path.exists()
+
+
+def test_a_manifest_with_draft_id_adopts_that_draft_instead_of_creating_one(workspace):
+    draft_id = workspace.send(name="Llama 3.1 8B", provider="Meta").draft_id
+    workspace.write_models(
+        {
+            "key": "llama-3.1-8b",
+            "metadata": {"draft_id": draft_id},
+            "spec": {"name": "Llama 3.1 8B Instruct", "provider": "meta"},
+        }
+    )
+    result = workspace.cli(["plan"])
+    assert "Plan: 1 to adopt, 0 to create, 0 to update, 0 to deactivate." in result.stdout
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert workspace.state()["models"]["llama-3.1-8b"]["draft_id"] == draft_id
+    assert workspace.read(draft_id).name == "Llama 3.1 8B Instruct"
+    assert_converged(workspace, 1)
+
+
+def test_refresh_false_plans_from_the_state_without_reading_the_catalog(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    workspace.catalog.faults.rate_limit_next(100, retry_after=3600)
+    result = workspace.cli(["plan", "--refresh=false", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.stdout
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "Offline rename"}})
+    result = workspace.cli(["plan", "--refresh=false", "--detailed-exitcode"])
+    assert result.exit_code == 2, result.output
+    assert '"Offline rename"' in result.stdout
+
+
+def test_target_limits_the_plan_to_the_named_models(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    result = workspace.cli(["plan", "--target", "gpt-4o-mini", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [c["key"] for c in json.loads(result.stdout)["changes"]] == ["gpt-4o-mini"]
+    unknown = workspace.cli(["plan", "--target", "nope"])
+    assert unknown.exit_code == 1
+    assert "--target nope" in unknown.stderr
