@@ -125,6 +125,15 @@ class StateStore:
 
     def write(self, text: str) -> None:
         """Replace the state file with ``text`` atomically and durably."""
+        try:
+            self._write(text)
+        except OSError as exc:
+            raise StateError(
+                f"cannot write the state file {self.path}: {exc.strerror or exc}; "
+                "the previous state is unchanged"
+            ) from None
+
+    def _write(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from reconciler.errors import LockError, StateError
-from reconciler.state import JournalEntry, ModelRecord, StateStore
+from reconciler.state import JournalEntry, ModelRecord, StateDocument, StateStore
 
 
 def test_missing_state_file_starts_empty_with_a_fresh_lineage(tmp_path):
@@ -110,3 +110,11 @@ def test_state_file_is_readable_by_others_like_any_committed_file(tmp_path):
     store = StateStore(tmp_path / "reconciler.state.json")
     store.save(store.load())
     assert (tmp_path / "reconciler.state.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_unwritable_state_is_a_clear_error_and_the_old_state_stays(tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    store = StateStore(blocker / "reconciler.state.json")
+    with pytest.raises(StateError, match=r"cannot write the state file .*previous state"):
+        store.save(StateDocument(lineage="x"))

@@ -6,6 +6,7 @@ is the one place where a ``ReconcilerError`` becomes a message and an exit code.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -26,6 +27,18 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            # A bug of ours: still one line, and the traceback only when asked for.
+            if os.environ.get("RECONCILER_DEBUG"):
+                raise
+            click.echo(
+                f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in "
+                "reconciler; rerun with RECONCILER_DEBUG=1 to see the traceback and report it.",
+                err=True,
+            )
+            sys.exit(1)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,0 +1,68 @@
+"""The CLI's one place for errors: our errors, bugs and interrupts end without a traceback."""
+
+from __future__ import annotations
+
+import click
+from click.testing import CliRunner
+
+from reconciler.cli import _Group, main
+from reconciler.errors import StalePlanError
+
+
+def _group_raising(exc: BaseException) -> click.Group:
+    @click.group(cls=_Group)
+    def group() -> None:
+        pass
+
+    @group.command()
+    def boom() -> None:
+        raise exc
+
+    return group
+
+
+def test_our_error_is_one_line_with_its_exit_code():
+    result = CliRunner().invoke(_group_raising(StalePlanError("the plan is stale")), ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: the plan is stale\n"
+
+
+def test_a_bug_is_reported_in_one_line_without_a_traceback(monkeypatch):
+    monkeypatch.delenv("RECONCILER_DEBUG", raising=False)
+    result = CliRunner().invoke(_group_raising(RuntimeError("oops")), ["boom"])
+    assert result.exit_code == 1
+    assert "internal error (RuntimeError: oops)" in result.stderr
+    assert "RECONCILER_DEBUG=1" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_debug_mode_lets_the_traceback_through(monkeypatch):
+    monkeypatch.setenv("RECONCILER_DEBUG", "1")
+    result = CliRunner().invoke(_group_raising(RuntimeError("oops")), ["boom"])
+    assert isinstance(result.exception, RuntimeError)
+
+
+def test_interrupt_exits_130():
+    result = CliRunner().invoke(_group_raising(KeyboardInterrupt()), ["boom"])
+    assert result.exit_code == 130
+    assert "Interrupted." in result.stderr
+
+
+def test_click_usage_errors_keep_clicks_message_and_exit_code():
+    result = CliRunner().invoke(main, ["plan", "--format", "yaml"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--format'" in result.stderr
+
+
+def test_every_command_is_registered():
+    assert set(main.commands) == {
+        "validate",
+        "schema",
+        "plan",
+        "show",
+        "apply",
+        "drift",
+        "import",
+        "state",
+        "serve",
+    }
