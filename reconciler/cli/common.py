@@ -130,7 +130,8 @@ def settings_from(
     no_color: bool,
 ) -> Settings:
     """Settings from the flags and the environment (the token comes from CATALOG_TOKEN only)."""
-    interactive = sys.stderr.isatty()
+    # A bar only for a person watching a terminal: not in CI, not when output is piped.
+    interactive = sys.stderr.isatty() and sys.stdout.isatty()
     return Settings(
         endpoint=endpoint or None,
         token=os.environ.get("CATALOG_TOKEN") or None,
