@@ -147,9 +147,12 @@ class Applier:
             await self._client.ack(entry.idempotency_key, accept=False, draft_id=draft_id)
         except ConflictError:
             # It had been accepted before the interruption: the draft is live, so the
-            # state must know it even though the manifests now want something else.
+            # state must know it even though the manifests now want something else. A
+            # deactivated model whose manifest is back stays in the state: forgetting
+            # its draft would make the next plan create a duplicate.
             live = await self._client.read(draft_id)
-            await self._complete(entry.model_key, action, draft_id, live)
+            kept = "update" if action == "deactivate" and key in self._desired else action
+            await self._complete(entry.model_key, kept, draft_id, live)
             return ModelOutcome(
                 key, action, "settled", "interrupted change had completed", draft_id
             )

@@ -130,3 +130,68 @@ async def test_state_records_the_live_draft_after_the_ack(app, tmp_path):
     assert result.outcomes[0].status == "applied"
     assert record.last_applied == normalize_live(live, MODEL.fields)
     assert record.applied_at == _now()
+
+
+class Crash(BaseException):
+    """The process dies: raised after a request reached the catalog, before its answer is used."""
+
+
+class CrashingClient(CatalogClient):
+    """The catalog commits the ``crash_on`` operation, then the process dies before using it."""
+
+    def __init__(self, *args, crash_on: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.crash_on = crash_on
+
+    async def soft_patch(self, fields, *, idempotency_key, draft_id=None):
+        response = await super().soft_patch(
+            fields, idempotency_key=idempotency_key, draft_id=draft_id
+        )
+        if self.crash_on == "soft_patch":
+            raise Crash
+        return response
+
+    async def ack(self, idempotency_key, *, accept, draft_id=None):
+        response = await super().ack(idempotency_key, accept=accept, draft_id=draft_id)
+        if self.crash_on == "ack":
+            raise Crash
+        return response
+
+
+async def _crash_applying(app, store, desired, *, crash_on, prune=False):
+    async with _client(app, CrashingClient, crash_on=crash_on) as client:
+        doc = store.load()
+        live = {k: await client.read(r.draft_id) for k, r in doc.models.items()}
+        plan = build_plan(desired, doc.models, live, prune=prune)
+        applier = Applier(client, store, doc, {m.key: m for m in desired}, parallelism=1, now=_now)
+        with pytest.raises(Crash):
+            await applier.apply(plan, _progress())
+
+
+async def _settle(app, store, desired):
+    async with _client(app) as client:
+        doc = store.load()
+        applier = Applier(client, store, doc, {m.key: m for m in desired}, parallelism=1, now=_now)
+        return await applier.settle(_progress())
+
+
+async def test_an_accepted_deactivation_whose_manifest_came_back_keeps_the_model(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    async with _client(app) as client:
+        await _apply(client, store, [MODEL])
+    draft_id = store.load().models["gpt-4o"].draft_id
+    # apply --prune dies right after the catalog accepted the deactivation ...
+    await _crash_applying(app, store, [], crash_on="ack", prune=True)
+    assert list(store.load().journal) == ["gpt-4o"]
+    # ... and the manifest is restored before the next apply.
+    await _settle(app, store, [MODEL])
+    doc = store.load()
+    assert doc.journal == {}
+    # The draft still exists and is the model's: forgetting it would create a duplicate.
+    assert doc.models["gpt-4o"].draft_id == draft_id
+    async with _client(app) as client:
+        plan, result = await _apply(client, store, [MODEL])
+        live = await client.read(draft_id)
+    assert [c.action for c in plan.changes] == ["update"]
+    assert result.outcomes[0].status == "applied", result.outcomes[0].message
+    assert live.active is True
