@@ -67,10 +67,14 @@ class ApplyResult:
         return sum(1 for o in self.outcomes if o.ok and o.action == action)
 
 
-def idempotency_key(change: ModelChange) -> str:
-    """A key derived from the model, the draft, the live state it was planned on and the patch."""
+def idempotency_key(change: ModelChange, planned_on: str = "") -> str:
+    """A key derived from the model, the draft, the live state, the state planned on, the patch."""
+    # ``planned_on`` names the state the plan was made from (lineage and serial). The live
+    # fingerprint alone cannot tell a change from the same change made again after a revert
+    # when there is none (--refresh=false) or the catalog reports no revision: the server
+    # would replay the first change's stored outcome and apply nothing.
     material = json.dumps(
-        [change.key, change.draft_id, change.live_fingerprint, change.patch],
+        [change.key, change.draft_id, change.live_fingerprint, change.patch, planned_on],
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -101,6 +105,7 @@ class Applier:
         self._write_lock = asyncio.Lock()
         self._version = 0
         self._written = 0
+        self._planned_on = ""
 
     # -- settling an interrupted run -------------------------------------------------
 
@@ -176,6 +181,8 @@ class Applier:
     async def apply(self, plan: Plan, progress: Progress) -> ApplyResult:
         """Apply every change of ``plan`` concurrently; one model's failure stops no other."""
         changes = [c for c in plan.changes if c.action != "noop"]
+        # The state the plan was made from: every write below advances the serial.
+        self._planned_on = f"{self._doc.lineage}:{self._doc.serial}"
         results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
         return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
 
@@ -207,7 +214,7 @@ class Applier:
             request["draft_id"] = change.draft_id
         entry = JournalEntry(
             model_key=key,
-            idempotency_key=idempotency_key(change),
+            idempotency_key=idempotency_key(change, self._planned_on),
             request=request,
             desired_digest=change.desired_digest or "",
             action=action,

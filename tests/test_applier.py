@@ -195,3 +195,20 @@ async def test_an_accepted_deactivation_whose_manifest_came_back_keeps_the_model
     assert [c.action for c in plan.changes] == ["update"]
     assert result.outcomes[0].status == "applied", result.outcomes[0].message
     assert live.active is True
+
+
+async def test_a_change_made_again_after_a_revert_is_applied_without_a_refresh(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    renamed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o (renamed)"})
+    async with _client(app) as client:
+        await _apply(client, store, [MODEL])
+        draft_id = store.load().models["gpt-4o"].draft_id
+        for desired in (renamed, MODEL, renamed):
+            doc = store.load()
+            # --refresh=false: planned against the state alone, no live fingerprint.
+            plan = build_plan([desired], doc.models, {}, refreshed=False)
+            applier = Applier(client, store, doc, {"gpt-4o": desired}, parallelism=1, now=_now)
+            (outcome,) = (await applier.apply(plan, _progress())).outcomes
+            assert outcome.status == "applied", outcome.message
+            live = await client.read(draft_id)
+            assert live.name == desired.fields["name"]
