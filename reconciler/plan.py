@@ -158,7 +158,8 @@ class Plan(_Frozen):
         """Refuse a plan that updates or deactivates too large a share of the catalog."""
         limits = limits or SafetyLimits()
         total = self.managed_models
-        if force or total < limits.min_models:
+        # With nothing managed yet there is nothing to update or deactivate (and no share).
+        if force or total == 0 or total < limits.min_models:
             return
         summary = self.summary
         problems = []

@@ -175,6 +175,11 @@ def test_limits_are_configurable():
         plan.raise_if_unsafe(limits)
 
 
+def test_a_first_apply_with_the_size_minimum_off_creates_without_dividing_by_zero():
+    limits = SafetyLimits(min_models=0)
+    plan_of("create", "create", managed=0).raise_if_unsafe(limits)
+
+
 # --- saved plan -------------------------------------------------------------------------------
 
 
