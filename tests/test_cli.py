@@ -48,10 +48,23 @@ def test_interrupt_exits_130():
     assert "Interrupted." in result.stderr
 
 
-def test_click_usage_errors_keep_clicks_message_and_exit_code():
-    result = CliRunner().invoke(main, ["plan", "--format", "yaml"])
-    assert result.exit_code == 2
+def test_a_usage_error_keeps_clicks_message_and_exits_1_not_the_changes_code_2():
+    result = CliRunner().invoke(main, ["plan", "--detailed-exitcode", "--format", "yaml"])
+    assert result.exit_code == 1
     assert "Invalid value for '--format'" in result.stderr
+
+
+def test_a_mistyped_drift_option_is_an_error_not_drift():
+    result = CliRunner().invoke(main, ["drift", "--prnue"])
+    assert result.exit_code == 1
+    assert "No such option '--prnue'" in result.stderr
+
+
+def test_an_unknown_command_or_group_option_exits_1():
+    for args in (["plna"], ["--bogus"], ["state", "bogus"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1, args
+        assert "Usage:" in result.stderr
 
 
 def test_every_command_is_registered():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -18,9 +19,23 @@ from reconciler.errors import ReconcilerError
 class _Group(click.Group):
     """Turns our errors into one line on stderr and an exit code, never a traceback."""
 
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise _as_error(exc) from None
+
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _as_error(exc) from None
         except ReconcilerError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
@@ -39,6 +54,13 @@ class _Group(click.Group):
                 err=True,
             )
             sys.exit(1)
+
+
+def _as_error(exc: click.UsageError) -> click.UsageError:
+    # Click exits 2 on a usage error, but 2 means "changes" to plan --detailed-exitcode and
+    # "drift" to drift, which CI acts on: a mistyped option must fail the job, so it is 1.
+    exc.exit_code = 1
+    return exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
