@@ -109,10 +109,13 @@ class RejectedError(CatalogError):
 
     def __str__(self) -> str:
         base = super().__str__()
-        if not self.field_errors:
-            return base
-        details = "; ".join(f"{field}: {msg}" for field, msg in self.field_errors)
-        return f"{base} [{details}]"
+        # Servers often repeat a field error in the message; say each one only once.
+        details = "; ".join(
+            detail
+            for detail in (f"{field}: {msg}" for field, msg in self.field_errors)
+            if detail not in self.server_message
+        )
+        return f"{base} [{details}]" if details else base
 
 
 class RateLimitedError(CatalogError):
