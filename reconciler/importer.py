@@ -20,27 +20,22 @@ _LABEL_LISTS = (
 
 def manifest_for(key: str, live: DraftFormState) -> dict[str, Any]:
     """A ``kind: Model`` document for ``live``, by labels, adopting its draft."""
-    spec: dict[str, Any] = {}
-    for field in _TEXT:
-        value = getattr(live, field)
-        if value:
-            spec[field] = value
+    # Every field is written, empty ones as "" or []: a field left out would take the value
+    # of the Defaults above wherever the manifest is put, and the first apply would change it.
+    spec: dict[str, Any] = {field: getattr(live, field) or "" for field in _TEXT}
     for field in FLAG_BOOLEANS:
         spec[field] = getattr(live, field)
     for field in _LABEL_LISTS:
-        values = getattr(live, field)
-        if values:
-            spec[field] = list(values)
-    if live.pricing:
-        spec["pricing"] = [
-            {
-                "label": entry.label,
-                "unit": entry.unit,
-                "amount": normalize_amount(entry.amount),
-                "currency": entry.currency,
-            }
-            for entry in live.pricing
-        ]
+        spec[field] = list(getattr(live, field))
+    spec["pricing"] = [
+        {
+            "label": entry.label,
+            "unit": entry.unit,
+            "amount": normalize_amount(entry.amount),
+            "currency": entry.currency,
+        }
+        for entry in live.pricing
+    ]
     return {
         "apiVersion": "reconciler/v1",
         "kind": "Model",

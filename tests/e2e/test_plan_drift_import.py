@@ -102,6 +102,24 @@ def test_import_adopts_a_draft_and_prints_its_manifest(workspace):
     assert len(workspace.catalog.drafts()) == 1
 
 
+def test_an_imported_manifest_matches_its_draft_even_below_defaults(workspace):
+    draft_id = workspace.send(name="Command R+", provider="cohere", modalities=["text"]).draft_id
+    folder = workspace.root / "manifests" / "cohere"
+    folder.mkdir(parents=True)
+    (folder / "_defaults.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Defaults\nspec:\n"
+        "  description: A Cohere model\n  departments: [Sales]\n"
+        "  temperature_levels: [balanced]\n  pricing:\n"
+        '    - {label: input, unit: 1M tokens, amount: "2.5", currency: USD}\n'
+    )
+    result = workspace.cli(["import", "command-r-plus", draft_id])
+    assert result.exit_code == 0, result.output
+    (folder / "command-r-plus.yaml").write_text(result.stdout)
+    result = workspace.cli(["plan", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "No changes." in result.stdout
+
+
 def test_import_of_an_unknown_draft_fails_and_changes_nothing(workspace):
     result = workspace.cli(["import", "ghost", "00000000-0000-0000-0000-000000000000"])
     assert result.exit_code == 1
