@@ -123,6 +123,18 @@ class Applier:
 
     async def _settle(self, entry: JournalEntry) -> ModelOutcome:
         key, action = entry.model_key, entry.action
+        if entry.staged_draft_id is not None:
+            # A new draft has a live state only once its proposal was accepted: then the
+            # create is done, whether or not the catalog still remembers the key.
+            try:
+                live = await self._client.read(entry.staged_draft_id)
+            except NotFoundError:
+                live = None
+            if live is not None:
+                await self._complete(key, action, entry.staged_draft_id, live)
+                return ModelOutcome(
+                    key, action, "settled", "interrupted change had completed", live.draft_id
+                )
         fields = {k: v for k, v in entry.request.items() if k != "draft_id"}
         try:
             # Replaying the soft patch with its key and body is safe whether or not the
@@ -228,9 +240,14 @@ class Applier:
         except RejectedError as exc:
             await self._forget(key)
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", change.draft_id)
-        # The journal is not written again here: replaying the soft patch (same key,
-        # same body) tells a later run the draft id, so one write per step suffices.
         draft_id = staged.draft_id
+        if change.draft_id is None:
+            # A create learns its draft here. Replaying the soft patch would tell a later
+            # run too, but only while the catalog keeps the key (24 hours); after that a
+            # replay reserves a second draft. An update needs no second write: it names
+            # its draft already.
+            learned = entry.model_copy(update={"staged_draft_id": draft_id})
+            await self._commit(lambda doc: doc.journal.__setitem__(key, learned))
         try:
             acked = await self._client.ack(entry.idempotency_key, accept=True, draft_id=draft_id)
         except ConflictError:

@@ -54,6 +54,10 @@ class JournalEntry(BaseModel):
     # A deactivation (prune) drops the model from the state once accepted.
     action: str
     created_at: str
+    # The draft a create's proposal reserved, once the soft patch has answered. The
+    # catalog keeps a key only 24 hours: after that a replay would reserve another draft,
+    # so settling reads this one first (a new draft is live only once accepted).
+    staged_draft_id: str | None = None
 
 
 class StateDocument(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import httpx
 import pytest
 from rich.console import Console
@@ -212,3 +214,28 @@ async def test_a_change_made_again_after_a_revert_is_applied_without_a_refresh(a
             assert outcome.status == "applied", outcome.message
             live = await client.read(draft_id)
             assert live.name == desired.fields["name"]
+
+
+def _live_drafts(db_path) -> list[str]:
+    with sqlite3.connect(db_path) as db:
+        return sorted(row[0] for row in db.execute("SELECT id FROM drafts"))
+
+
+async def test_a_create_accepted_before_a_crash_is_not_made_twice_after_its_key_expired(tmp_path):
+    clock = [1_000_000.0]
+    app = create_app(tmp_path / "catalog.sqlite3", clock=lambda: clock[0])
+    store = StateStore(tmp_path / "state.json")
+    await _crash_applying(app, store, [MODEL], crash_on="ack")
+    (draft_id,) = _live_drafts(tmp_path / "catalog.sqlite3")
+    # The rerun comes after the catalog's 24 hours: it no longer knows the key.
+    clock[0] += 25 * 60 * 60
+    await _settle(app, store, [MODEL])
+    assert _live_drafts(tmp_path / "catalog.sqlite3") == [draft_id]
+    doc = store.load()
+    assert doc.journal == {}
+    assert doc.models["gpt-4o"].draft_id == draft_id
+    async with _client(app) as client:
+        plan, _ = await _apply(client, store, [MODEL])
+        assert (await client.read(draft_id)).pending_ids == []
+    assert [c.action for c in plan.changes] == ["noop"]
+    assert _live_drafts(tmp_path / "catalog.sqlite3") == [draft_id]
