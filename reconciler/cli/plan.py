@@ -97,7 +97,10 @@ async def plan(
             manifests_digest=manifests_digest(desired),
             plan=result,
         )
-        out.write_text(saved.to_json(), encoding="utf-8")
+        try:
+            out.write_text(saved.to_json(), encoding="utf-8")
+        except OSError as exc:
+            raise PlanFileError(f"cannot write the plan file {out}: {exc.strerror}") from None
         err.print(f"Saved the plan to {out}; apply it with: reconciler apply --plan {out}")
     if detailed_exitcode and result.has_changes:
         sys.exit(2)

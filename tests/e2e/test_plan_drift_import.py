@@ -26,6 +26,15 @@ def test_saved_plan_applies_when_current(workspace, tmp_path):
     assert_converged(workspace, 1)
 
 
+def test_a_plan_file_that_cannot_be_written_is_an_error_not_a_bug(workspace, tmp_path):
+    workspace.write_models(GPT)
+    result = workspace.cli(["plan", "--out", str(tmp_path / "missing" / "plan.json")])
+    assert result.exit_code == 1
+    assert "cannot write the plan file" in result.stderr
+    assert "No such file or directory" in result.stderr
+    assert "internal error" not in result.stderr
+
+
 def test_saved_plan_is_refused_when_the_draft_changed_since(workspace, tmp_path):
     workspace.write_models(GPT)
     assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
