@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Iterable, Mapping
 
 from reconciler.client import CatalogClient
-from reconciler.errors import CatalogError, NotFoundError
+from reconciler.errors import AuthError, CatalogError, NotFoundError, RateLimitedError
 from reconciler.manifest import DesiredModel
 from reconciler.progress import Progress
 from reconciler.state import ModelRecord
@@ -50,8 +50,10 @@ async def read_drafts(
             except NotFoundError:
                 live = None
             except CatalogError as exc:
-                exc.model_key = key
-                exc.draft_id = draft_id
+                if _about_this_draft(exc):
+                    exc.model_key, exc.draft_id = key, draft_id
+                else:
+                    exc.model_key = exc.draft_id = None
                 raise
         progress.advance(key, "read" if live is not None else "not found")
         return live
@@ -63,3 +65,15 @@ async def read_drafts(
         # The first failure says enough; the group has cancelled the other reads.
         raise failures.exceptions[0] from None
     return {key: task.result() for key, task in tasks.items()}
+
+
+def _about_this_draft(error: CatalogError) -> bool:
+    """Whether ``error`` concerns the draft read, not the catalog as a whole.
+
+    A refused token, rate limiting, a connection that failed (no HTTP status) or a wrong
+    endpoint (no draft named) would have met any read: naming the model that happened to
+    be read first would send the user to look at its manifest.
+    """
+    if isinstance(error, AuthError | RateLimitedError):
+        return False
+    return error.status is not None and error.draft_id is not None

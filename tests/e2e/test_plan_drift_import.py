@@ -62,6 +62,30 @@ def test_saved_plan_is_refused_when_the_state_changed_since(workspace, tmp_path)
     assert len(workspace.catalog.drafts()) == 1
 
 
+def test_a_refused_token_is_blamed_on_the_catalog_not_on_one_model(workspace, monkeypatch):
+    workspace.write_models(GPT, CLAUDE)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    env = workspace.env()
+    monkeypatch.setattr(workspace, "env", lambda: {**env, "CATALOG_TOKEN": "not-the-token"})
+    result = workspace.cli(["plan"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the catalog refused the credentials")
+    assert "Set CATALOG_TOKEN" in result.stderr
+    assert "model " not in result.stderr
+
+
+def test_a_wrong_endpoint_is_blamed_on_the_endpoint_not_on_one_model(workspace, monkeypatch):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    env = workspace.env()
+    wrong = workspace.catalog.url + "/model/draft"
+    monkeypatch.setattr(workspace, "env", lambda: {**env, "CATALOG_ENDPOINT": wrong})
+    result = workspace.cli(["plan"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"Error: {wrong} has no catalog API")
+    assert "model " not in result.stderr
+
+
 def test_drift_reports_changes_made_outside_and_apply_restores(workspace):
     workspace.write_models(GPT)
     assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
