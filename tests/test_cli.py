@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
 from click.testing import CliRunner
 
@@ -46,6 +49,27 @@ def test_interrupt_exits_130():
     result = CliRunner().invoke(_group_raising(KeyboardInterrupt()), ["boom"])
     assert result.exit_code == 130
     assert "Interrupted." in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    result = CliRunner().invoke(_group_raising(BrokenPipeError()), ["boom"])
+    assert result.exit_code == 1
+    assert result.stderr == ""
+
+
+def test_output_piped_into_a_closed_reader_is_not_reported_as_a_bug():
+    # As `reconciler schema | head -0`: the pipe is closed before anything is written.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 1
+    assert stderr == ""
 
 
 def test_a_usage_error_keeps_clicks_message_and_exits_1_not_the_changes_code_2():

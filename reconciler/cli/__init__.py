@@ -6,6 +6,7 @@ is the one place where a ``ReconcilerError`` becomes a message and an exit code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import Any
@@ -42,6 +43,12 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`reconciler state list | head`): nothing to report, and
+            # stdout goes to /dev/null so that flushing it at exit does not fail again.
+            with contextlib.suppress(OSError, ValueError):  # stdout without a descriptor
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
