@@ -81,6 +81,15 @@ def _check_key(value: str) -> str:
     )
 
 
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be a ``metadata.key``, or None when it can."""
+    try:
+        _check_key(key)
+    except PydanticCustomError as exc:
+        return str(exc)
+    return None
+
+
 def _check_amount(value: str) -> str:
     try:
         number = Decimal(value)

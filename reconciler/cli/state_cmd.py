@@ -13,7 +13,7 @@ from reconciler.cli.planning import DEFAULT_MANIFESTS
 from reconciler.errors import NotFoundError, StateError, UsageError
 from reconciler.importer import manifest_for
 from reconciler.loader import load_manifests
-from reconciler.manifest import DesiredModel
+from reconciler.manifest import DesiredModel, key_problem
 from reconciler.normalize import managed_fields, normalize_live
 from reconciler.state import ModelRecord, StateStore
 
@@ -53,6 +53,9 @@ async def import_(
     When no manifest describes KEY yet, prints one (YAML) that matches the draft.
     """
     err = settings.err
+    problem = key_problem(key)
+    if problem is not None:
+        raise UsageError(f"KEY is the model's metadata.key: {problem}")
     model = _manifest_model(key, manifest_paths)
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="import"):

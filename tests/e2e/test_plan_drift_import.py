@@ -153,6 +153,15 @@ def test_an_imported_manifest_matches_its_draft_even_below_defaults(workspace):
     assert "No changes." in result.stdout
 
 
+def test_import_refuses_a_key_no_manifest_could_have(workspace):
+    draft_id = workspace.send(name="Command R+", provider="cohere").draft_id
+    result = workspace.cli(["import", "Command R+", draft_id])
+    assert result.exit_code == 1
+    assert "metadata.key" in result.stderr
+    assert "did you mean" in result.stderr
+    assert not workspace.state_path.exists()
+
+
 def test_import_of_an_unknown_draft_fails_and_changes_nothing(workspace):
     result = workspace.cli(["import", "ghost", "00000000-0000-0000-0000-000000000000"])
     assert result.exit_code == 1
