@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.client import CatalogClient
+from reconciler.client import CatalogClient, CatalogResponse
 from reconciler.errors import CatalogError, ConflictError, NotFoundError, RejectedError
 from reconciler.manifest import DesiredModel
 from reconciler.normalize import (
@@ -158,7 +158,8 @@ class Applier:
                 await self._reject_quietly(entry.idempotency_key, draft_id)
                 await self._forget(key)
                 return ModelOutcome(key, action, "discarded", "interrupted proposal was stale")
-            await self._complete(entry.model_key, action, draft_id, acked.form_state)
+            live = await self._accepted(acked, draft_id)
+            await self._complete(entry.model_key, action, draft_id, live)
             return ModelOutcome(key, action, "settled", "interrupted change completed", draft_id)
         try:
             await self._client.ack(entry.idempotency_key, accept=False, draft_id=draft_id)
@@ -183,6 +184,12 @@ class Applier:
         if entry.action == "deactivate":
             return model is None
         return model is not None and desired_digest(model) == entry.desired_digest
+
+    async def _accepted(self, acked: CatalogResponse, draft_id: str) -> DraftFormState:
+        """The live state an accept produced."""
+        # form_state is optional in a response; recording no live state would drop the
+        # model from the state, and the next plan would create its draft again.
+        return acked.form_state or await self._client.read(draft_id)
 
     async def _reject_quietly(self, idempotency_key: str, draft_id: str | None) -> None:
         with contextlib.suppress(ConflictError, NotFoundError):
@@ -262,8 +269,9 @@ class Applier:
             await self._reject_quietly(entry.idempotency_key, draft_id)
             await self._forget(key)
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", draft_id)
-        await self._complete(key, action, draft_id, acked.form_state)
-        return self._converged(change, draft_id, acked.form_state)
+        live = await self._accepted(acked, draft_id)
+        await self._complete(key, action, draft_id, live)
+        return self._converged(change, draft_id, live)
 
     async def _replan(self, change: ModelChange, draft_id: str) -> ModelOutcome:
         """The proposal went stale: plan this one model again against its fresh draft."""

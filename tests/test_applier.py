@@ -239,3 +239,26 @@ async def test_a_create_accepted_before_a_crash_is_not_made_twice_after_its_key_
         assert (await client.read(draft_id)).pending_ids == []
     assert [c.action for c in plan.changes] == ["noop"]
     assert _live_drafts(tmp_path / "catalog.sqlite3") == [draft_id]
+
+
+class TerseClient(CatalogClient):
+    """A catalog that answers an accept without ``form_state``, which the contract allows."""
+
+    async def ack(self, idempotency_key, *, accept, draft_id=None):
+        response = await super().ack(idempotency_key, accept=accept, draft_id=draft_id)
+        return response.model_copy(update={"form_state": None})
+
+
+async def test_an_accept_answered_without_form_state_keeps_the_model_and_checks_it(app, tmp_path):
+    store = StateStore(tmp_path / "state.json")
+    changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o (renamed)"})
+    async with _client(app, TerseClient) as client:
+        for desired in (MODEL, changed):
+            _, result = await _apply(client, store, [desired])
+            (outcome,) = result.outcomes
+            assert outcome.status == "applied", outcome.message
+            record = store.load().models["gpt-4o"]
+            live = await client.read(record.draft_id)
+            assert record.last_applied == normalize_live(live, desired.fields)
+    assert live.name == "GPT-4o (renamed)"
+    assert len(_live_drafts(tmp_path / "catalog.sqlite3")) == 1
