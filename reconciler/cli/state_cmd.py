@@ -102,6 +102,10 @@ def state() -> None:
 @_STATE_OPTION
 def list_(state_path: Path) -> None:
     """Each managed model's key and draft id."""
+    if not state_path.exists():
+        # Not an error (no apply has run yet), but a mistyped --state should not look empty.
+        click.echo(f"No state file {state_path} yet: no model is managed.", err=True)
+        return
     doc = StateStore(state_path).load()
     for key, record in sorted(doc.models.items()):
         emit(f"{key}\t{record.draft_id}")

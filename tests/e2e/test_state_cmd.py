@@ -1,0 +1,46 @@
+"""state list, show and rm on a state written by a real apply."""
+
+from __future__ import annotations
+
+import json
+
+from tests.e2e.test_apply import CLAUDE, GPT
+
+
+def test_list_prints_each_model_and_its_draft(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    models = workspace.state()["models"]
+    result = workspace.cli(["state", "list"])
+    assert result.exit_code == 0
+    assert result.stdout == "".join(f"{key}\t{models[key]['draft_id']}\n" for key in sorted(models))
+
+
+def test_list_without_a_state_file_says_so_on_stderr(workspace):
+    result = workspace.cli(["state", "list", "--state", "typo.state.json"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "No state file typo.state.json yet" in result.stderr
+
+
+def test_show_prints_the_record_as_json(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    key = GPT["key"]
+    shown = json.loads(workspace.cli(["state", "show", key]).stdout)
+    assert shown["key"] == key
+    assert shown["draft_id"] == workspace.state()["models"][key]["draft_id"]
+
+
+def test_rm_forgets_the_model_and_leaves_its_draft(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    key = GPT["key"]
+    draft_id = workspace.state()["models"][key]["draft_id"]
+    result = workspace.cli(["state", "rm", key])
+    assert result.exit_code == 0
+    assert key not in workspace.state()["models"]
+    assert workspace.read(draft_id).draft_id == draft_id
+    again = workspace.cli(["state", "rm", key])
+    assert again.exit_code == 1
+    assert f"not in the state reconciler.state.json: {key}" in again.stderr
