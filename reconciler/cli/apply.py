@@ -172,6 +172,14 @@ async def _prove_current(
         for change in saved.plan.changes
         if change.is_change and change.draft_id is not None
     }
+    if affected and not saved.plan.refreshed:
+        # Such a plan recorded no live fingerprint: comparing would call every draft changed.
+        reasons.append(
+            "it was made with --refresh=false, so the live drafts it changes were never read "
+            f"and cannot be proven unchanged ({', '.join(sorted(affected))}); make it without "
+            "--refresh=false"
+        )
+        affected = {}
     with settings.progress("Checking", len(affected), lines=False) as progress:
         live = await read_drafts(
             client, affected, parallelism=settings.parallelism, progress=progress

@@ -208,3 +208,18 @@ def test_target_limits_the_plan_to_the_named_models(workspace):
     unknown = workspace.cli(["plan", "--target", "nope"])
     assert unknown.exit_code == 1
     assert "--target nope" in unknown.stderr
+
+
+def test_a_saved_plan_made_without_refresh_is_refused_for_what_it_is(workspace, tmp_path):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini v2"}})
+    plan_file = tmp_path / "plan.json"
+    assert workspace.cli(["plan", "--refresh=false", "--out", str(plan_file)]).exit_code == 0
+    writes = workspace.catalog.faults.writes
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+    assert result.exit_code == 1
+    # Nothing changed the draft: the plan never read it, which is the reason to give.
+    assert "--refresh=false" in result.stderr
+    assert "live drafts changed" not in result.stderr
+    assert workspace.catalog.faults.writes == writes
