@@ -92,6 +92,9 @@ async def apply(
     saved = read_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None and (targets or prune or not refresh):
         raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
+    if saved is None and not auto_approve:
+        # Before anything is sent: settling an interrupted apply is a write too.
+        _require_terminal()
     desired = load_desired(paths)
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="apply"):
@@ -201,12 +204,16 @@ async def _prove_current(
     return saved.plan
 
 
-def _confirm(err: Console) -> None:
+def _require_terminal() -> None:
     if not sys.stdin.isatty():
         raise UsageError(
             "apply needs confirmation and there is no terminal to ask on: "
             "pass --auto-approve, or apply a saved plan with --plan FILE"
         )
+
+
+def _confirm(err: Console) -> None:
+    _require_terminal()
     err.print("\nDo you want to apply these changes? Only 'yes' will be accepted.")
     answer = click.prompt("Enter a value", default="", show_default=False, err=True)
     if answer.strip() != "yes":

@@ -195,3 +195,20 @@ def test_catalog_down_mid_apply_fails_cleanly_and_the_next_apply_finishes(worksp
     result = workspace.cli(["apply", "--auto-approve"])
     assert result.exit_code == 0, result.output
     assert_converged(workspace, 1)
+
+
+def test_apply_without_a_terminal_refuses_before_settling_anything(workspace):
+    workspace.write_models(GPT)
+    workspace.catalog.faults.fail_writes.update(range(1, 200))
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 1
+    workspace.catalog.faults.reset()
+    writes = workspace.catalog.faults.writes
+    result = workspace.cli(["apply"])
+    assert result.exit_code == 1
+    assert "--auto-approve" in result.stderr
+    # Refused means nothing sent: the interrupted proposal waits for an approved apply.
+    assert workspace.catalog.faults.writes == writes
+    assert list(workspace.state()["journal"]) == ["gpt-4o-mini"]
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 1)
