@@ -33,7 +33,9 @@ def status_error(
     """The error a final (or exhausted) failed response stands for."""
     ours = body is not None and "success" in body and "message" in body
     if 200 <= status < 300:
-        if ours:
+        # success: true with a body that does not parse is no rejection: the operation
+        # happened and only its answer is unreadable, so nothing may be undone for it.
+        if ours and body is not None and body["success"] is not True:
             return RejectedError(f"the catalog reported a failure: {message}", status=status)
         return CatalogError(
             f"the catalog's response is not a PatchModelDraftApiResponse: {message}",

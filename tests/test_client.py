@@ -419,3 +419,20 @@ async def test_a_2xx_body_that_is_not_a_response_is_a_catalog_error():
         with pytest.raises(CatalogError, match="not a PatchModelDraftApiResponse"):
             await client.read("d1")
     assert len(script.requests) == 1
+
+
+async def test_a_success_whose_body_does_not_parse_is_not_mistaken_for_a_rejection():
+    # The operation happened; only its answer is unreadable. Reported as a rejection,
+    # the applier would reject an accepted proposal and forget the draft it created.
+    body = {
+        "success": True,
+        "draft_id": "d1",
+        "message": "proposal k accepted",
+        "form_state": {"draft_id": "d1", "pricing": [{"label": "in", "amount": 0.6}]},
+    }
+    script = Script(httpx.Response(200, json=body))
+    async with make_client(script) as client:
+        with pytest.raises(CatalogError, match="not a PatchModelDraftApiResponse") as info:
+            await client.ack("k", accept=True, draft_id="d1")
+    assert not isinstance(info.value, RejectedError)
+    assert len(script.requests) == 1
