@@ -53,6 +53,7 @@ def build_plan(
         return targets is None or key in targets
 
     reads = live if refreshed else {}
+    owners = {record.draft_id: key for key, record in records.items()}
     changes: list[ModelChange] = []
     drifts: list[DriftEntry] = []
     problems: list[str] = []
@@ -63,6 +64,15 @@ def build_plan(
                 f"model {key}: metadata.draft_id is {model.draft_id} but the state maps it to "
                 f"draft {record.draft_id}; remove metadata.draft_id, or run "
                 f"`reconciler state rm {key}` to adopt {model.draft_id} instead"
+            )
+            continue
+        owner = owners.get(model.draft_id or "") if record is None else None
+        if owner is not None and owner != key:
+            # Two models on one draft would undo each other's changes on every apply.
+            problems.append(
+                f"model {key}: metadata.draft_id {model.draft_id} is already model {owner} in "
+                f"the state; remove metadata.draft_id, or run `reconciler state rm {owner}` "
+                f"to manage the draft as {key}"
             )
             continue
         if record is None and model.draft_id and key in reads and reads[key] is None:

@@ -65,6 +65,14 @@ def test_a_draft_id_that_contradicts_the_state_is_an_error():
         build_plan([model], records, {model.key: live("d-old", name="N")})
 
 
+def test_adopting_a_draft_another_model_already_manages_is_an_error():
+    # Two models on one draft would undo each other's changes on every apply.
+    claude = desired("claude", name="Claude", draft_id="d-1")
+    records = {"gpt-4o": ModelRecord(draft_id="d-1")}
+    with pytest.raises(PlanError, match=r"claude: .*d-1 is already model gpt-4o"):
+        build_plan([claude], records, {"claude": live("d-1"), "gpt-4o": live("d-1")})
+
+
 def test_a_recorded_model_that_differs_is_updated():
     model = desired(name="New", active=True)
     before = live(name="New", active=True)
