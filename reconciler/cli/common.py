@@ -7,7 +7,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -32,7 +32,7 @@ class Settings:
     """Everything a catalog command needs, read once from flags and the environment."""
 
     endpoint: str | None
-    token: str | None
+    token: str | None = field(repr=False)
     state_path: Path
     parallelism: int
     lock_timeout: float
