@@ -79,10 +79,21 @@ class ClientSettings:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
-        url = httpx.URL(self.base_url) if "://" in self.base_url else None
-        if url is None or url.scheme not in ("http", "https") or not url.host:
+        try:
+            url = httpx.URL(self.base_url) if "://" in self.base_url else None
+        except httpx.InvalidURL:
+            url = None
+        if url is not None and url.userinfo:
+            # Never echo it: the part before "@" may be a password.
             raise UsageError(
-                f"The catalog endpoint {self.base_url!r} is not an http:// or https:// URL "
+                "The catalog endpoint has a user name or password in it; the catalog takes a "
+                "bearer token instead: remove them from --endpoint / CATALOG_ENDPOINT and set "
+                "CATALOG_TOKEN."
+            )
+        if url is None or url.scheme not in ("http", "https") or not url.host:
+            shown = self.base_url.rpartition("@")[2]
+            raise UsageError(
+                f"The catalog endpoint {shown!r} is not an http:// or https:// URL "
                 "(check --endpoint / CATALOG_ENDPOINT)."
             )
         if self.timeout <= 0:
@@ -127,7 +138,7 @@ class CatalogClient:
         self._retrier = Retrier(
             settings.retry, sleep=sleep, random=random, clock=clock, on_retry=on_retry
         )
-        self._where = _display_url(settings.base_url)
+        self._where = settings.base_url
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if settings.token:
             headers["Authorization"] = f"Bearer {settings.token}"
@@ -295,12 +306,6 @@ class CatalogClient:
 def _is_read(request: PatchModelDraftApiRequest) -> bool:
     sent = request.to_wire().keys()
     return bool(sent) and sent <= _READ_FIELDS
-
-
-def _display_url(url: str) -> str:
-    """The URL without any user:password part, for messages."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
 
 
 def _label(request: PatchModelDraftApiRequest) -> str:

@@ -436,3 +436,15 @@ async def test_a_success_whose_body_does_not_parse_is_not_mistaken_for_a_rejecti
             await client.ack("k", accept=True, draft_id="d1")
     assert not isinstance(info.value, RejectedError)
     assert len(script.requests) == 1
+
+
+def test_credentials_in_the_endpoint_url_are_refused_without_echoing_them():
+    with pytest.raises(UsageError, match="CATALOG_TOKEN") as info:
+        ClientSettings(base_url="https://robot:hunter2@catalog.example.com")
+    assert "hunter2" not in str(info.value)
+
+
+def test_a_malformed_endpoint_is_refused_without_echoing_what_precedes_an_at_sign():
+    with pytest.raises(UsageError, match="not an http") as info:
+        ClientSettings(base_url="robot:hunter2@catalog.example.com")
+    assert "hunter2" not in str(info.value)
