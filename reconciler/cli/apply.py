@@ -92,6 +92,12 @@ async def apply(
     saved = read_saved_plan(plan_file) if plan_file is not None else None
     if saved is not None and (targets or prune or not refresh):
         raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
+    if saved is not None and saved.endpoint != endpoint_label(settings.endpoint):
+        raise StalePlanError(
+            f"the saved plan was made against the catalog {saved.endpoint}, but this run "
+            f"talks to {endpoint_label(settings.endpoint)}; nothing was sent. Set --endpoint / "
+            "CATALOG_ENDPOINT to the plan's catalog"
+        )
     if saved is None and not auto_approve:
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
@@ -116,14 +122,14 @@ async def apply(
                 request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
                 plan = await make_plan(settings, client, desired, doc, request, err)
                 if not plan.has_changes:
-                    err.print(plan.summary.line())
+                    _report(ApplyResult(()), fmt, settings)
                     return
                 if fmt == "text":
                     emit(render_plan(plan, "text", color=settings.color))
                 else:
                     err.print(render_plan(plan, "text", color=False), markup=False)
             if not plan.has_changes:
-                err.print(plan.summary.line())
+                _report(ApplyResult(()), fmt, settings)
                 return
             limits = SafetyLimits(max_update_share, max_deactivate_share, safety_min_models)
             plan.raise_if_unsafe(limits, force=force)
@@ -132,7 +138,7 @@ async def apply(
             changes = sum(1 for change in plan.changes if change.is_change)
             with settings.progress("Applying", changes, lines=True) as progress:
                 result = await applier.apply(plan, progress)
-    _report(result, fmt)
+    _report(result, fmt, settings)
 
 
 async def _settle(settings: Settings, applier: Applier, doc: StateDocument, err: Console) -> None:
@@ -156,10 +162,6 @@ async def _prove_current(
 ) -> Plan:
     """The saved plan, if nothing it was made from has changed since; else StalePlanError."""
     reasons = []
-    if saved.endpoint != endpoint_label(settings.endpoint):
-        reasons.append(
-            f"it was made against {saved.endpoint}, not {endpoint_label(settings.endpoint)}"
-        )
     if not saved.state_lineage and lineage:
         reasons.append("the state changed: it did not exist yet when the plan was made")
     elif saved.state_lineage != lineage:
@@ -220,12 +222,13 @@ def _confirm(err: Console) -> None:
         raise UsageError("apply cancelled; nothing was changed")
 
 
-def _report(result: ApplyResult, fmt: str) -> None:
-    renderers = {
-        "text": outcomes.render_text,
-        "json": outcomes.render_json,
-        "markdown": outcomes.render_markdown,
-    }
-    emit(renderers[fmt](result))
+def _report(result: ApplyResult, fmt: str, settings: Settings) -> None:
+    if fmt == "json":
+        emit(outcomes.render_json(result))
+    elif fmt == "markdown":
+        emit(outcomes.render_markdown(result))
+    else:
+        # Without a progress bar, each model's outcome was already said as it finished.
+        emit(outcomes.render_text(result, per_model=settings.shows_bar))
     if result.failed:
         sys.exit(1)

@@ -55,9 +55,14 @@ class Settings:
             notify=lambda message: self.err.print(message, markup=False, highlight=False),
         )
 
+    @property
+    def shows_bar(self) -> bool:
+        """Whether progress is a bar (a person at a terminal) rather than lines or nothing."""
+        return self.interactive and not self.in_ci
+
     def progress(self, description: str, total: int, *, lines: bool) -> Progress:
         """A bar on a terminal; in CI one line per item when ``lines``; else nothing."""
-        if self.interactive and not self.in_ci:
+        if self.shows_bar:
             mode = ProgressMode.BAR
         elif lines:
             mode = ProgressMode.LINES

@@ -12,6 +12,8 @@ _COUNTED = (("create", "created"), ("update", "updated"), ("deactivate", "deacti
 
 def summary_line(result: ApplyResult) -> str:
     """``Apply complete: 1 created, 2 updated, 0 deactivated.`` (and what failed)."""
+    if not result.outcomes:
+        return "No changes. The catalog matches the manifests."
     parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
     if result.count("adopt"):
         parts.insert(0, f"{result.count('adopt')} adopted")
@@ -21,9 +23,9 @@ def summary_line(result: ApplyResult) -> str:
     return f"Apply complete: {', '.join(parts)}."
 
 
-def render_text(result: ApplyResult) -> str:
-    """One line per model, then the failures again with their reasons, then the summary."""
-    lines = [f"{_mark(o)} {o.key}: {o.message}" for o in result.outcomes]
+def render_text(result: ApplyResult, *, per_model: bool = True) -> str:
+    """One line per model (unless progress lines said it already), the failures, the summary."""
+    lines = [f"{_mark(o)} {o.key}: {o.message}" for o in result.outcomes] if per_model else []
     if result.failed:
         lines += ["", "Failed:"]
         lines += [f"  {o.key} ({o.action}): {o.message}" for o in result.failed]

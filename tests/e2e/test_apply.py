@@ -212,3 +212,36 @@ def test_apply_without_a_terminal_refuses_before_settling_anything(workspace):
     result = workspace.cli(["apply", "--auto-approve"])
     assert result.exit_code == 0, result.output
     assert_converged(workspace, 1)
+
+
+def test_an_apply_with_nothing_to_do_still_reports_on_stdout(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    text = workspace.cli(["apply", "--auto-approve"])
+    assert text.exit_code == 0
+    assert text.stdout == "No changes. The catalog matches the manifests.\n"
+    document = json.loads(workspace.cli(["apply", "--auto-approve", "--format", "json"]).stdout)
+    assert document["outcomes"] == []
+    assert document["summary"]["failed"] == 0
+    markdown = workspace.cli(["apply", "--auto-approve", "--format", "markdown"]).stdout
+    assert "**No changes. The catalog matches the manifests.**" in markdown
+
+
+def test_without_a_terminal_each_model_is_said_once_as_it_finishes(workspace):
+    workspace.write_models(GPT, CLAUDE)
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("gpt-4o-mini: created") == 1
+    assert "✓" not in result.stdout
+    assert result.stdout.strip().endswith("Apply complete: 2 created, 0 updated, 0 deactivated.")
+
+
+def test_a_saved_plan_for_another_catalog_is_refused_before_any_request(workspace, tmp_path):
+    workspace.write_models(GPT)
+    plan_file = tmp_path / "plan.json"
+    assert workspace.cli(["plan", "--out", str(plan_file)]).exit_code == 0
+    result = workspace.cli(["apply", "--plan", str(plan_file), "--endpoint", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "made against the catalog 127.0.0.1:" in result.stderr
+    assert "CATALOG_ENDPOINT" in result.stderr
+    assert "could not connect" not in result.stderr
