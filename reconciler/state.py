@@ -68,6 +68,9 @@ class StateDocument(BaseModel):
     format_version: int = STATE_FORMAT_VERSION
     lineage: str
     serial: int = 0
+    # The catalog the drafts live in ("embedded" or host[:port]); draft ids mean
+    # nothing in another catalog. Set by the first command that writes the state.
+    catalog: str | None = None
     models: dict[str, ModelRecord] = Field(default_factory=dict)
     journal: dict[str, JournalEntry] = Field(default_factory=dict)
 

@@ -105,6 +105,7 @@ async def apply(
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="apply"):
         doc = store.load()
+        settings.check_catalog(doc, bind=True)
         async with settings.open_client() as client:
             applier = Applier(
                 client,

@@ -17,7 +17,10 @@ from rich.console import Console
 
 from reconciler.client import CatalogClient
 from reconciler.connection import open_catalog
+from reconciler.errors import StateError
+from reconciler.plan import endpoint_label
 from reconciler.progress import Progress, ProgressMode
+from reconciler.state import StateDocument
 
 DEFAULT_STATE = Path("reconciler.state.json")
 EMBEDDED_DB = Path(".reconciler") / "catalog.sqlite3"
@@ -59,6 +62,25 @@ class Settings:
     def shows_bar(self) -> bool:
         """Whether progress is a bar (a person at a terminal) rather than lines or nothing."""
         return self.interactive and not self.in_ci
+
+    @property
+    def catalog(self) -> str:
+        """The catalog this run talks to, as the state and saved plans record it."""
+        return endpoint_label(self.endpoint)
+
+    def check_catalog(self, doc: StateDocument, *, bind: bool) -> None:
+        """Refuse a state kept for another catalog; ``bind`` claims an unbound one."""
+        if doc.catalog is None:
+            if bind:
+                doc.catalog = self.catalog
+            return
+        if doc.catalog != self.catalog:
+            raise StateError(
+                f"the state {self.state_path} belongs to the catalog {doc.catalog}, but this "
+                f"run talks to {self.catalog}; its draft ids mean nothing there. Use --state "
+                "with another file for another catalog, or, if the catalog only moved to a new "
+                f'address, set "catalog" in {self.state_path} to "{self.catalog}"'
+            )
 
     def progress(self, description: str, total: int, *, lines: bool) -> Progress:
         """A bar on a terminal; in CI one line per item when ``lines``; else nothing."""

@@ -32,6 +32,7 @@ async def drift(
     err = settings.err
     desired = load_desired(paths)
     doc = StateStore(settings.state_path).load()
+    settings.check_catalog(doc, bind=False)
     request = PlanRequest(targets=check_targets(targets, desired, doc))
     async with settings.open_client() as client:
         plan = await make_plan(settings, client, desired, doc, request, err)

@@ -84,6 +84,7 @@ async def plan(
     desired = load_desired(paths)
     store = StateStore(settings.state_path)
     doc = store.load()
+    settings.check_catalog(doc, bind=False)
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
     async with settings.open_client() as client:
         result = await make_plan(settings, client, desired, doc, request, err)

@@ -223,3 +223,15 @@ def test_a_saved_plan_made_without_refresh_is_refused_for_what_it_is(workspace, 
     assert "--refresh=false" in result.stderr
     assert "live drafts changed" not in result.stderr
     assert workspace.catalog.faults.writes == writes
+
+
+def test_a_state_kept_for_one_catalog_is_refused_against_another(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    assert workspace.state()["catalog"] == workspace.catalog.url.removeprefix("http://")
+    for command in (["plan"], ["drift"], ["apply", "--auto-approve"]):
+        result = workspace.cli([*command, "--endpoint", "http://127.0.0.1:9"])
+        assert result.exit_code == 1, command
+        assert "belongs to the catalog 127.0.0.1:" in result.stderr
+        assert "this run talks to 127.0.0.1:9" in result.stderr
+        assert "could not connect" not in result.stderr
