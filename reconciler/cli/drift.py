@@ -10,7 +10,7 @@ import click
 from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
 from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.render import render as render_plan
-from reconciler.render import render_markdown
+from reconciler.render import render_markdown, render_text
 from reconciler.state import StateStore
 
 EXIT_DRIFT = 2
@@ -38,7 +38,10 @@ async def drift(
         plan = await make_plan(settings, client, desired, doc, request, err)
     if fmt == "markdown":
         emit(render_markdown(plan, title="reconciler drift"))
+    elif fmt == "text":
+        heading = "To match the manifests, `reconciler apply` would:"
+        emit(render_text(plan, color=settings.color, actions_heading=heading))
     else:
-        emit(render_plan(plan, fmt, color=settings.color and fmt == "text"))
+        emit(render_plan(plan, fmt))
     if plan.has_changes or plan.drift or doc.journal:
         sys.exit(EXIT_DRIFT)

@@ -26,7 +26,10 @@ _STYLES = {
 }
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
+ACTIONS_HEADING = "reconciler will perform the following actions:"
+
+
+def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIONS_HEADING) -> str:
     """The plan for a terminal or a log; ANSI colour only when ``color`` is set."""
 
     def paint(style: str, text: str) -> str:
@@ -45,7 +48,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         out.append("")
     main = [c for c in plan.changes if c.action in ("adopt", "create", "update")]
     if main:
-        out += [paint("bold", "reconciler will perform the following actions:"), ""]
+        out += [paint("bold", actions_heading), ""]
         for change in main:
             out += _change_lines(change, paint)
         out.append("")

@@ -102,6 +102,9 @@ def test_drift_reports_changes_made_outside_and_apply_restores(workspace):
     assert report.exit_code == 2
     assert report.stdout.startswith("## reconciler drift\n")
     assert "Renamed by hand" in report.stdout
+    text = workspace.cli(["drift"])
+    assert "To match the manifests, `reconciler apply` would:" in text.stdout
+    assert "will perform" not in text.stdout
     assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
     assert workspace.cli(["drift"]).exit_code == 0
     assert_converged(workspace, 1)
