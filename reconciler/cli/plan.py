@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -86,7 +87,8 @@ async def plan(
     doc = store.load()
     settings.check_catalog(doc, bind=False)
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
-    async with settings.open_client() as client:
+    # --refresh=false reads nothing, so it needs no catalog (and creates no embedded one).
+    async with settings.open_client() if refresh else contextlib.nullcontext() as client:
         result = await make_plan(settings, client, desired, doc, request, err)
     emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
     if out is not None:

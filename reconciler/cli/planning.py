@@ -53,7 +53,7 @@ class PlanRequest:
 
 async def make_plan(
     settings: Settings,
-    client: CatalogClient,
+    client: CatalogClient | None,
     desired: Sequence[DesiredModel],
     doc: StateDocument,
     request: PlanRequest,
@@ -68,6 +68,7 @@ async def make_plan(
         )
     live = {}
     if request.refresh:
+        assert client is not None, "a refresh needs a catalog client"
         drafts = drafts_to_read(desired, doc.models, request.targets)
         with settings.progress("Refreshing", len(drafts), lines=False) as progress:
             live = await read_drafts(

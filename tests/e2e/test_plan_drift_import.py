@@ -238,3 +238,13 @@ def test_a_state_kept_for_one_catalog_is_refused_against_another(workspace):
         assert "belongs to the catalog 127.0.0.1:" in result.stderr
         assert "this run talks to 127.0.0.1:9" in result.stderr
         assert "could not connect" not in result.stderr
+
+
+def test_refresh_false_needs_no_catalog_at_all(workspace, monkeypatch):
+    workspace.write_models(GPT)
+    monkeypatch.setattr(workspace, "env", lambda: {"NO_COLOR": "1", "CATALOG_ENDPOINT": ""})
+    result = workspace.cli(["plan", "--refresh=false"])
+    assert result.exit_code == 0, result.output
+    assert "Plan: 1 to create" in result.stdout
+    assert not (workspace.root / ".reconciler").exists()
+    assert "embedded" not in result.stderr
