@@ -144,5 +144,10 @@ def describe_transport_error(exc: BaseException) -> tuple[str, bool]:
 
 
 def exception_text(exc: BaseException) -> str:
+    """The transport error's own words: aiohttp's cause rather than httpx's loose wrapper."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, aiohttp.ClientError):
+        cause = cause.__cause__
+    exc = cause or exc
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -70,7 +70,7 @@ def _check_key(value: str) -> str:
     if len(value) <= KEY_MAX_LENGTH and re.fullmatch(KEY_PATTERN, value):
         return value
     hint = ""
-    suggestion = re.sub(r"[^a-z0-9._-]+", "-", value.strip().lower()).lstrip("._-")
+    suggestion = re.sub(r"[^a-z0-9._-]+", "-", value.strip().lower()).strip("._-")
     if suggestion and len(suggestion) <= KEY_MAX_LENGTH:
         hint = f"; did you mean '{suggestion}'?"
     raise PydanticCustomError(

@@ -173,6 +173,7 @@ def test_key_accepts_lowercase_names(key):
         ("", ""),
         ("a" * 129, ""),
         ("gpt/4o", "; did you mean 'gpt-4o'?"),
+        ("Command R+", "; did you mean 'command-r'?"),
     ],
 )
 def test_key_rejects_other_names(key, hint):
