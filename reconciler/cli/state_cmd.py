@@ -139,6 +139,13 @@ def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
         missing = sorted(set(keys) - set(doc.models))
         if missing:
             raise UsageError(f"not in the state {state_path}: {', '.join(missing)}")
+        # Settling would put such a model back; forgetting it would orphan its proposal.
+        pending = sorted(set(keys) & set(doc.journal))
+        if pending:
+            raise UsageError(
+                f"an interrupted apply left a proposal for {', '.join(pending)}; "
+                "run `reconciler apply` to settle it first, then remove the model"
+            )
         for key in keys:
             record = doc.models.pop(key)
             click.echo(f"Removed {key} (draft {record.draft_id} is unchanged in the catalog).")

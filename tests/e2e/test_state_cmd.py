@@ -44,3 +44,17 @@ def test_rm_forgets_the_model_and_leaves_its_draft(workspace):
     again = workspace.cli(["state", "rm", key])
     assert again.exit_code == 1
     assert f"not in the state reconciler.state.json: {key}" in again.stderr
+
+
+def test_rm_refuses_a_model_whose_proposal_is_still_journalled(workspace):
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    renamed = {**GPT, "spec": {**GPT["spec"], "name": "Renamed"}}
+    workspace.write_models(renamed)
+    workspace.catalog.faults.fail_writes.update(range(1, 200))
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 1
+    assert list(workspace.state()["journal"]) == [GPT["key"]]
+    result = workspace.cli(["state", "rm", GPT["key"]])
+    assert result.exit_code == 1
+    assert "run `reconciler apply` to settle it first" in result.stderr
+    assert GPT["key"] in workspace.state()["models"]
