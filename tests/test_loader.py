@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -491,7 +490,7 @@ def test_example_catalog_shows_each_kind_of_model():
     assert models["llama-3.1-405b"].fields["pricing"] == []
 
 
-def test_hundreds_of_models_load_quickly(tmp_path):
+def test_hundreds_of_models_in_many_files_all_load(tmp_path):
     document = (
         "apiVersion: reconciler/v1\nkind: Model\nmetadata:\n  key: model-{n}\nspec:\n"
         "  name: Model {n}\n  provider: OpenAI\n  departments: [Research, Support]\n"
@@ -500,8 +499,5 @@ def test_hundreds_of_models_load_quickly(tmp_path):
     for file in range(50):
         docs = [document.format(n=file * 10 + i) for i in range(10)]
         (tmp_path / f"models-{file:02}.yaml").write_text("---\n".join(docs))
-    started = time.perf_counter()
     models = load_manifests([tmp_path])
-    elapsed = time.perf_counter() - started
-    assert len(models) == 500
-    assert elapsed < 3.0  # about 0.2 s here; generous for a loaded CI machine
+    assert [m.key for m in models] == [f"model-{n}" for n in range(500)]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import yaml
 
@@ -28,11 +26,9 @@ def test_a_libyaml_error_is_worded_by_the_pure_parser():
     assert (problem.line, problem.column) == (1, 5)
 
 
-def test_pure_parser_stops_at_the_flow_depth_limit_quickly():
+def test_pure_parser_stops_at_the_flow_depth_limit():
     text = "a: " + "[" * 200_000
-    started = time.perf_counter()
     nodes, error = compose_documents(text, 32, libyaml=False)
-    assert time.perf_counter() - started < 1.0
     problem = parse_error_problem(error, text, "f.yaml", len(nodes), 32)
     assert (problem.line, problem.column, problem.message) == (
         1,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-import tracemalloc
 from datetime import date
 
 import pytest
@@ -153,20 +151,13 @@ def test_alias_within_budget_is_expanded(libyaml):
 
 
 @pytest.mark.parametrize("libyaml", LOADERS)
-def test_billion_laughs_fails_fast_with_bounded_memory(libyaml):
-    text = billion_laughs()
-    tracemalloc.start()
-    started = time.perf_counter()
-    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
-    elapsed = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+def test_billion_laughs_is_refused_by_the_alias_budget(libyaml):
+    # Time and memory of this are measured in benchmarks/yaml_limits.py, not here.
+    documents, problems = parse_yaml(billion_laughs(), "f.yaml", LIMITS, libyaml=libyaml)
     assert documents == []
     assert [p.message for p in problems] == [
         "aliases expand to more than 10000 values: write the values out"
     ]
-    assert elapsed < 0.5
-    assert peak < 30 * 1024 * 1024
 
 
 @pytest.mark.parametrize("libyaml", LOADERS)
@@ -211,11 +202,10 @@ def test_deep_nesting_is_reported_at_the_same_place_by_both_parsers(libyaml, tex
         pytest.param("- " * 500_000 + "x", id="block"),
     ],
 )
-def test_a_megabyte_of_nesting_fails_fast(libyaml, text):
-    # PyYAML's pure scanner is quadratic in flow depth; libyaml stops at 1000 levels.
-    started = time.perf_counter()
+def test_a_megabyte_of_nesting_is_refused_at_the_depth_limit(libyaml, text):
+    # PyYAML's pure scanner is quadratic in flow depth (libyaml stops at 1000 levels):
+    # the guard stops both at 32. benchmarks/yaml_limits.py measures how fast.
     (problem,) = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)[1]
-    assert time.perf_counter() - started < 1.0
     assert problem.message == "nested more than 32 levels deep"
 
 
