@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from benchmarks.yaml_limits import billion_laughs
 from reconciler.yaml_strict import (
     HAVE_LIBYAML,
     YamlLimits,
@@ -21,16 +22,6 @@ LOADERS = [
     ),
     pytest.param(False, id="pure"),
 ]
-
-
-def billion_laughs(levels: int = 9) -> str:
-    """The classic entity-expansion bomb: ``levels`` lists of ten aliases of the one before."""
-    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
-    previous = "a"
-    for name in "bcdefghijklmnop"[: levels - 1]:
-        lines.append(f"{name}: &{name} [{', '.join([f'*{previous}'] * 10)}]")
-        previous = name
-    return "\n".join(lines) + "\n"
 
 
 def problems_of(text: str, libyaml: bool, limits: YamlLimits = LIMITS) -> list[str]:
