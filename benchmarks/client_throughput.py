@@ -35,8 +35,8 @@ import httpx
 import uvicorn
 from httpx_aiohttp import AiohttpTransport
 
-from reconciler.client import CatalogClient, ClientSettings
-from reconciler.retry import RetryPolicy
+from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.retry import RetryPolicy
 from reconciler.server import create_app
 
 WARM_UP = 100

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.plan_scale import write_catalog
-from reconciler.loader import HAVE_LIBYAML, load_manifests
-from reconciler.manifest import DesiredModel
-from reconciler.planner import build_plan
-from reconciler.state import ModelRecord
-from reconciler.wire import DraftFormState, PricingDraftValue
+from reconciler.apply.state import ModelRecord
+from reconciler.catalog.wire import DraftFormState, PricingDraftValue
+from reconciler.manifests.loader import HAVE_LIBYAML, load_manifests
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.planner import build_plan
 
 
 def live_of(model: DesiredModel, draft_id: str) -> DraftFormState:

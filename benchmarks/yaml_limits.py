@@ -13,7 +13,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from reconciler.loader import HAVE_LIBYAML, load_report
+from reconciler.manifests.loader import HAVE_LIBYAML, load_report
 
 
 def billion_laughs(levels: int = 9) -> str:

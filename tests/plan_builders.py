@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.manifest import DesiredModel, SourceLocation
-from reconciler.normalize import normalize_live
-from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
-from reconciler.state import ModelRecord
-from reconciler.wire import DraftFormState
+from reconciler.apply.state import ModelRecord
+from reconciler.catalog.wire import DraftFormState
+from reconciler.manifests.model import DesiredModel, SourceLocation
+from reconciler.planning.normalize import normalize_live
+from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
 
 
 def price(

@@ -8,15 +8,15 @@ import httpx
 import pytest
 from rich.console import Console
 
-from reconciler.applier import Applier, idempotency_key
-from reconciler.client import CatalogClient, ClientSettings
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import normalize_live
-from reconciler.planner import build_plan
-from reconciler.progress import Progress, ProgressMode
+from reconciler.apply.applier import Applier, idempotency_key
+from reconciler.apply.state import StateStore
+from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.wire import PatchModelDraftApiRequest
+from reconciler.cli.progress import Progress, ProgressMode
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import normalize_live
+from reconciler.planning.planner import build_plan
 from reconciler.server import create_app
-from reconciler.state import StateStore
-from reconciler.wire import PatchModelDraftApiRequest
 
 
 def _now() -> str:

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli.validate import schema, validate
-from reconciler.schema import manifest_json_schema
-from reconciler.validation_render import escape_data, escape_property
+from reconciler.manifests.schema import manifest_json_schema
+from reconciler.render.validation import escape_data, escape_property
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "manifests"

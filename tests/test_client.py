@@ -9,7 +9,9 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from reconciler.client import CatalogClient, CatalogResponse, ClientSettings
+from reconciler.catalog.client import CatalogClient, CatalogResponse, ClientSettings
+from reconciler.catalog.retry import RetryEvent, RetryPolicy
+from reconciler.catalog.wire import PatchModelDraftApiRequest
 from reconciler.errors import (
     AuthError,
     CatalogError,
@@ -20,8 +22,6 @@ from reconciler.errors import (
     UnavailableError,
     UsageError,
 )
-from reconciler.retry import RetryEvent, RetryPolicy
-from reconciler.wire import PatchModelDraftApiRequest
 
 TOKEN = "tok-Zq8x-do-not-leak-41"
 

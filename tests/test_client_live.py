@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reconciler.client import CatalogClient, ClientSettings
+from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.retry import RetryEvent, RetryPolicy
 from reconciler.errors import (
     AuthError,
     CatalogError,
@@ -20,7 +21,6 @@ from reconciler.errors import (
     RejectedError,
     UnavailableError,
 )
-from reconciler.retry import RetryEvent, RetryPolicy
 from reconciler.server import FaultInjector, create_app
 
 TOKEN = "live-tok-9Qz7-never-print-me"

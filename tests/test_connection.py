@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.connection import open_catalog
+from reconciler.catalog.connection import open_catalog
 from reconciler.errors import AuthError, NotFoundError, UsageError
 
 TOKEN = "conn-tok-5Hh2-keep-secret"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.defaults import MergeConflict, effective_fields, merge_specs
+from reconciler.manifests.defaults import MergeConflict, effective_fields, merge_specs
 
 
 def test_later_layers_win_field_by_field():

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.diagnostics import did_you_mean
-from reconciler.loader import load_report
+from reconciler.manifests.diagnostics import did_you_mean
+from reconciler.manifests.loader import load_report
 
 
 def problems(tmp_path: Path, text: str) -> list[tuple[int, int, str, str]]:

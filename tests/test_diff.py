@@ -1,8 +1,9 @@
 import pytest
 from plan_builders import desired, live, price
 
-from reconciler import diff as diff_module
-from reconciler.diff import (
+from reconciler.catalog.wire import PatchModelDraftApiRequest
+from reconciler.planning import diff as diff_module
+from reconciler.planning.diff import (
     compare,
     create_patch,
     diff_create,
@@ -11,9 +12,8 @@ from reconciler.diff import (
     field_order,
     update_patch,
 )
-from reconciler.normalize import normalize_desired, normalize_live
-from reconciler.plan import FieldChange
-from reconciler.wire import PatchModelDraftApiRequest
+from reconciler.planning.normalize import normalize_desired, normalize_live
+from reconciler.planning.plan import FieldChange
 
 
 def against(model, draft):

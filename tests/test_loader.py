@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from reconciler.errors import ManifestError
-from reconciler.loader import load_manifests, load_report, manifest_files
-from reconciler.manifest import DesiredModel, SourceLocation
-from reconciler.yaml_strict import HAVE_LIBYAML, YamlLimits
+from reconciler.manifests.loader import load_manifests, load_report, manifest_files
+from reconciler.manifests.model import DesiredModel, SourceLocation
+from reconciler.manifests.yaml_strict import HAVE_LIBYAML, YamlLimits
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "manifests"

@@ -7,15 +7,15 @@ import typing
 import pytest
 from pydantic import ValidationError
 
-from reconciler.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
-from reconciler.manifest import (
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
+from reconciler.manifests.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
+from reconciler.manifests.model import (
     SPEC_FIELDS,
     DefaultsDocument,
     ModelDocument,
     ModelSpec,
     PricingEntry,
 )
-from reconciler.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 
 
 def model(**spec: object) -> dict[str, object]:

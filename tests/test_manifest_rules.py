@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.manifest_rules import RuleIssue, document_issues
+from reconciler.manifests.rules import RuleIssue, document_issues
 
 
 def issues(spec: object, lifecycle: object = None) -> list[RuleIssue]:

@@ -5,8 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from plan_builders import desired, live, price
 
-from reconciler.diff import compare
-from reconciler.normalize import (
+from reconciler.catalog.wire import MODEL_FIELDS
+from reconciler.planning.diff import compare
+from reconciler.planning.normalize import (
     LIST_FIELDS,
     comparable,
     desired_digest,
@@ -17,7 +18,6 @@ from reconciler.normalize import (
     normalize_desired,
     normalize_live,
 )
-from reconciler.wire import MODEL_FIELDS
 
 
 def same(model, draft) -> bool:

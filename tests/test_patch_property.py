@@ -16,14 +16,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.applier import idempotency_key
-from reconciler.client import CatalogClient, ClientSettings
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import comparable, normalize_desired, normalize_live
-from reconciler.planner import build_plan
+from reconciler.apply.applier import idempotency_key
+from reconciler.apply.state import ModelRecord
+from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.wire import PatchModelDraftApiRequest
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import comparable, normalize_desired, normalize_live
+from reconciler.planning.planner import build_plan
 from reconciler.server import create_app
-from reconciler.state import ModelRecord
-from reconciler.wire import PatchModelDraftApiRequest
 
 LABELS = {
     "provider": ["OpenAI", "Anthropic", "Google", "Mistral", "Meta", "Cohere"],

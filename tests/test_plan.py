@@ -4,7 +4,7 @@ import pydantic
 import pytest
 
 from reconciler.errors import PlanFileError, ReconcilerError, UnsafePlanError
-from reconciler.plan import (
+from reconciler.planning.plan import (
     DriftEntry,
     FieldChange,
     ModelChange,

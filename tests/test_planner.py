@@ -1,11 +1,11 @@
 import pytest
 from plan_builders import desired, live, price, record
 
+from reconciler.apply.state import ModelRecord
 from reconciler.errors import PlanError
-from reconciler.normalize import desired_digest, live_fingerprint
-from reconciler.plan import FieldChange
-from reconciler.planner import build_plan
-from reconciler.state import ModelRecord
+from reconciler.planning.normalize import desired_digest, live_fingerprint
+from reconciler.planning.plan import FieldChange
+from reconciler.planning.planner import build_plan
 
 
 def only(plan):

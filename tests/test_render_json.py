@@ -3,7 +3,7 @@ from pathlib import Path
 
 from plan_builders import PRICE_NEW, PRICE_OLD, fixed_plan
 
-from reconciler.plan import PLAN_FORMAT_VERSION, Plan
+from reconciler.planning.plan import PLAN_FORMAT_VERSION, Plan
 from reconciler.render import render
 from reconciler.render.json_format import plan_document, render_json
 

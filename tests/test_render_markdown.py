@@ -3,7 +3,7 @@ import re
 import pytest
 from plan_builders import fixed_plan
 
-from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
 from reconciler.render import GITHUB_COMMENT_LIMIT, render
 from reconciler.render.markdown import render_markdown
 

@@ -2,7 +2,7 @@ import re
 
 from plan_builders import fixed_plan
 
-from reconciler.plan import ModelChange, Plan
+from reconciler.planning.plan import ModelChange, Plan
 from reconciler.render import render
 from reconciler.render.text import format_price, format_value, render_text
 

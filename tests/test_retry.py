@@ -3,7 +3,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from reconciler.retry import (
+from reconciler.catalog.retry import (
     Retrier,
     RetryableFailure,
     RetryEvent,

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from reconciler.schema import manifest_json_schema, manifest_json_schema_text
+from reconciler.manifests.schema import manifest_json_schema, manifest_json_schema_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "manifests"

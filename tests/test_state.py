@@ -4,8 +4,8 @@ import time
 
 import pytest
 
+from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, StateStore
 from reconciler.errors import LockError, StateError
-from reconciler.state import JournalEntry, ModelRecord, StateDocument, StateStore
 
 
 def test_missing_state_file_starts_empty_with_a_fresh_lineage(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from reconciler.yaml_compose import HAVE_LIBYAML, compose_documents, parse_error_problem
+from reconciler.manifests.yaml_compose import HAVE_LIBYAML, compose_documents, parse_error_problem
 
 needs_libyaml = pytest.mark.skipif(not HAVE_LIBYAML, reason="no libyaml")
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from benchmarks.yaml_limits import billion_laughs
-from reconciler.yaml_strict import (
+from reconciler.manifests.yaml_strict import (
     HAVE_LIBYAML,
     YamlLimits,
     format_path,

@@ -9,7 +9,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from reconciler.applier import Applier, ApplyResult
+from reconciler.apply.applier import Applier, ApplyResult
+from reconciler.apply.state import StateDocument, StateStore
+from reconciler.catalog.client import CatalogClient
+from reconciler.catalog.refresh import read_drafts
 from reconciler.cli.common import (
     FORMATS,
     Settings,
@@ -18,17 +21,14 @@ from reconciler.cli.common import (
     now,
     run,
 )
+from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.cli.plan import plan_options, read_saved_plan
-from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
-from reconciler.client import CatalogClient
 from reconciler.errors import StalePlanError, UsageError
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import live_fingerprint, manifests_digest
-from reconciler.plan import Plan, SafetyLimits, SavedPlan, endpoint_label
-from reconciler.refresh import read_drafts
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import live_fingerprint, manifests_digest
+from reconciler.planning.plan import Plan, SafetyLimits, SavedPlan, endpoint_label
 from reconciler.render import outcomes
 from reconciler.render import render as render_plan
-from reconciler.state import StateDocument, StateStore
 
 
 @click.command()

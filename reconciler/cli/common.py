@@ -15,12 +15,12 @@ from typing import Any, TypeVar, cast
 import click
 from rich.console import Console
 
-from reconciler.client import CatalogClient
-from reconciler.connection import open_catalog
+from reconciler.apply.state import StateDocument
+from reconciler.catalog.client import CatalogClient
+from reconciler.catalog.connection import open_catalog
+from reconciler.cli.progress import Progress, ProgressMode
 from reconciler.errors import StateError
-from reconciler.plan import endpoint_label
-from reconciler.progress import Progress, ProgressMode
-from reconciler.state import StateDocument
+from reconciler.planning.plan import endpoint_label
 
 DEFAULT_STATE = Path("reconciler.state.json")
 EMBEDDED_DB = Path(".reconciler") / "catalog.sqlite3"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply.state import StateStore
 from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
-from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.render import render as render_plan
 from reconciler.render import render_markdown, render_text
-from reconciler.state import StateStore
 
 EXIT_DRIFT = 2
 

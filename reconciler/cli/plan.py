@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply.state import StateStore
 from reconciler.cli.common import (
     FORMATS,
     Settings,
@@ -17,12 +18,11 @@ from reconciler.cli.common import (
     now,
     run,
 )
-from reconciler.cli.planning import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.errors import PlanFileError
-from reconciler.normalize import manifests_digest
-from reconciler.plan import SavedPlan, endpoint_label
+from reconciler.planning.normalize import manifests_digest
+from reconciler.planning.plan import SavedPlan, endpoint_label
 from reconciler.render import render as render_plan
-from reconciler.state import StateStore
 
 
 def plan_options(func: click.decorators.FC) -> click.decorators.FC:

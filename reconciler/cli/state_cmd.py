@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 import yaml
 
+from reconciler.apply.state import ModelRecord, StateStore
 from reconciler.cli.common import Settings, catalog_options, emit, now, run
-from reconciler.cli.planning import DEFAULT_MANIFESTS
+from reconciler.cli.pipeline import DEFAULT_MANIFESTS
 from reconciler.errors import NotFoundError, StateError, UsageError
-from reconciler.importer import manifest_for
-from reconciler.loader import load_manifests
-from reconciler.manifest import DesiredModel, key_problem
-from reconciler.normalize import managed_fields, normalize_live
-from reconciler.state import ModelRecord, StateStore
+from reconciler.manifests.loader import load_manifests
+from reconciler.manifests.model import DesiredModel, key_problem
+from reconciler.planning.importer import manifest_for
+from reconciler.planning.normalize import managed_fields, normalize_live
 
 _STATE_OPTION = click.option(
     "--state",

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from reconciler.loader import load_report
-from reconciler.schema import manifest_json_schema_text
-from reconciler.validation_render import render_annotations, render_json, render_text
+from reconciler.manifests.loader import load_report
+from reconciler.manifests.schema import manifest_json_schema_text
+from reconciler.render.validation import render_annotations, render_json, render_text
 
 DEFAULT_MANIFESTS = Path("manifests")
 

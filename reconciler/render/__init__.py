@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from reconciler.plan import Plan
+from reconciler.planning.plan import Plan
 from reconciler.render.json_format import plan_document, render_json
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from reconciler.render.text import render_text

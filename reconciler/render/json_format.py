@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.plan import FieldChange, ModelChange, Plan
+from reconciler.planning.plan import FieldChange, ModelChange, Plan
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:

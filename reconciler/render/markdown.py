@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
 from reconciler.render.text import change_heading, format_value
 
 GITHUB_COMMENT_LIMIT = 65_536

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from reconciler.applier import ApplyResult, ModelOutcome
+from reconciler.apply.applier import ApplyResult, ModelOutcome
 
 RESULT_FORMAT_VERSION = 1
 _COUNTED = (("create", "created"), ("update", "updated"), ("deactivate", "deactivated"))

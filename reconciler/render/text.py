@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from reconciler.plan import FieldChange, ModelChange, Plan
+from reconciler.planning.plan import FieldChange, ModelChange, Plan
 
 # Wraps text in the ANSI style named (or returns it unchanged without colour).
 _Paint = Callable[[str, str], str]

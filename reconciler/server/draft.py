@@ -19,8 +19,8 @@ from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
+from reconciler.catalog.wire import FLAG_BOOLEANS, REFERENCE_FIELDS, TEXT_FIELDS
 from reconciler.server.reference import BOOLEAN_VALUES, flag_option_id
-from reconciler.wire import FLAG_BOOLEANS, REFERENCE_FIELDS, TEXT_FIELDS
 
 SINGLE_ID_FIELDS: tuple[str, ...] = (*TEXT_FIELDS.values(), "provider_id")
 LIST_ID_FIELDS: tuple[str, ...] = tuple(

@@ -21,10 +21,10 @@ import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
 
+from reconciler.catalog.wire import FLAG_BOOLEANS, PatchModelDraftApiRequest
 from reconciler.server.draft import DraftState
 from reconciler.server.problems import FieldErrors
 from reconciler.server.reference import flag_option_id
-from reconciler.wire import FLAG_BOOLEANS, PatchModelDraftApiRequest
 
 
 @dataclass(frozen=True)

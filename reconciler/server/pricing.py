@@ -21,9 +21,9 @@ import sqlite3
 import uuid
 from decimal import Decimal
 
+from reconciler.catalog.wire import PatchModelDraftApiRequest, PricingDraftValue
 from reconciler.server.draft import DraftState
 from reconciler.server.problems import FieldErrors
-from reconciler.wire import PatchModelDraftApiRequest, PricingDraftValue
 
 AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
 CURRENCY = re.compile(r"[A-Z]{3}")

@@ -16,8 +16,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.catalog.wire import FLAG_BOOLEANS
 from reconciler.errors import ReferenceDataError
-from reconciler.wire import FLAG_BOOLEANS
 
 # Fixed namespace of every id the local catalog derives; never change it, ids would move.
 NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:reconciler:local-catalog")

@@ -15,8 +15,8 @@ from typing import Literal
 
 from pydantic import ValidationError
 
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.server.problems import ApiProblem
-from reconciler.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 
 OperationKind = Literal["read", "create", "hard_patch", "soft_patch", "ack"]
 

@@ -14,12 +14,12 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from reconciler.catalog.wire import REFERENCE_FIELDS, TEXT_FIELDS, PatchModelDraftApiRequest
 from reconciler.server.draft import DraftState
 from reconciler.server.flags import resolve_flags
 from reconciler.server.pricing import resolve_pricing
 from reconciler.server.problems import FieldErrors
 from reconciler.server.reference import RESOURCE_KINDS, label_key, resource_id, text_id
-from reconciler.wire import REFERENCE_FIELDS, TEXT_FIELDS, PatchModelDraftApiRequest
 
 # Label field of the request -> resource kind (the reference data's key).
 KIND_OF: dict[str, str] = {field: kind for kind, field in RESOURCE_KINDS.items()}

@@ -20,10 +20,10 @@ import uvicorn
 import yaml
 from click.testing import CliRunner, Result
 
+from reconciler.catalog.client import CatalogClient, CatalogResponse, ClientSettings
+from reconciler.catalog.wire import DraftFormState, PatchModelDraftApiRequest
 from reconciler.cli import main
-from reconciler.client import CatalogClient, CatalogResponse, ClientSettings
 from reconciler.server import FaultInjector, create_app
-from reconciler.wire import DraftFormState, PatchModelDraftApiRequest
 
 TOKEN = "e2e-secret-token-7f3a9c"
 

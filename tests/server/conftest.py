@@ -21,8 +21,8 @@ import pytest
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reconciler.catalog.wire import PatchModelDraftApiResponse
 from reconciler.server import FaultInjector, create_app
-from reconciler.wire import PatchModelDraftApiResponse
 
 MODES = ("in-process", "http")
 # Built once: httpx builds a fresh SSL context per client otherwise (tens of ms each).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import server_refs as refs
 
-from reconciler.wire import FLAG_BOOLEANS
+from reconciler.catalog.wire import FLAG_BOOLEANS
 
 STAGE = "model_release_stage"
 

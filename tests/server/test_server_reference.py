@@ -7,10 +7,10 @@ import sqlite3
 import pytest
 import server_refs as refs
 
+from reconciler.catalog.wire import FLAG_BOOLEANS
 from reconciler.errors import ReferenceDataError
 from reconciler.server import create_app
 from reconciler.server.reference import load_reference_data, resource_id
-from reconciler.wire import FLAG_BOOLEANS
 
 
 def labels(kind: str) -> list[str]:

@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from reconciler.manifest import DesiredModel
-from reconciler.wire import (
+from reconciler.catalog.wire import (
     FLAG_BOOLEANS,
     MODEL_FIELDS,
     REFERENCE_FIELDS,
     TEXT_FIELDS,
     DraftFormState,
 )
+from reconciler.manifests.model import DesiredModel
 
 # The contract stores pending_ids as given and the reconciler never sends it, so
 # it is never a managed field.

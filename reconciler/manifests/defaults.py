@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.manifest import FIELD_FORMS, SPEC_FIELDS
-from reconciler.wire import FLAG_BOOLEANS
+from reconciler.catalog.wire import FLAG_BOOLEANS
+from reconciler.manifests.model import FIELD_FORMS, SPEC_FIELDS
 
 _FORMS: dict[str, frozenset[str]] = {
     **{label: frozenset({label, ident}) for label, ident in FIELD_FORMS.items()},

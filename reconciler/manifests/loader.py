@@ -15,24 +15,24 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from reconciler.defaults import effective_fields, merge_specs
-from reconciler.diagnostics import (
+from reconciler.errors import ManifestError, ManifestProblem
+from reconciler.manifests.defaults import effective_fields, merge_specs
+from reconciler.manifests.diagnostics import (
     KINDS,
     api_version_message,
     kind_message,
     problem_at,
     validation_problems,
 )
-from reconciler.errors import ManifestError, ManifestProblem
-from reconciler.manifest import (
+from reconciler.manifests.model import (
     API_VERSION,
     DefaultsDocument,
     DesiredModel,
     ModelDocument,
     SourceLocation,
 )
-from reconciler.manifest_rules import document_issues, flag_conflict
-from reconciler.yaml_strict import HAVE_LIBYAML, YamlDocument, YamlLimits, read_yaml_file
+from reconciler.manifests.rules import document_issues, flag_conflict
+from reconciler.manifests.yaml_strict import HAVE_LIBYAML, YamlDocument, YamlLimits, read_yaml_file
 
 SUFFIXES: tuple[str, ...] = (".yaml", ".yml")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.manifest import FIELD_FORMS, ID_LIST_FIELDS, LABEL_LIST_FIELDS
-from reconciler.wire import FLAG_BOOLEANS
-from reconciler.yaml_strict import YamlPath, format_path
+from reconciler.catalog.wire import FLAG_BOOLEANS
+from reconciler.manifests.model import FIELD_FORMS, ID_LIST_FIELDS, LABEL_LIST_FIELDS
+from reconciler.manifests.yaml_strict import YamlPath, format_path
 
 
 @dataclass(frozen=True)

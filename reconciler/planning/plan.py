@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.errors import PlanFileError, UnsafePlanError
-from reconciler.normalize import UNMANAGEABLE
-from reconciler.wire import MODEL_FIELDS, PatchModelDraftApiRequest
+from reconciler.planning.normalize import UNMANAGEABLE
 
 PLAN_FORMAT_VERSION = 1
 SAVED_PLAN_FORMAT_VERSION = 1

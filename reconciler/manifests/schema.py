@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from reconciler.manifest import API_VERSION, DefaultsDocument, ModelDocument
+from reconciler.manifests.model import API_VERSION, DefaultsDocument, ModelDocument
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

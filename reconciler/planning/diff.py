@@ -16,8 +16,9 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import (
+from reconciler.catalog.wire import MODEL_FIELDS
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import (
     LABEL_LIST_FIELDS,
     LIST_FIELDS,
     PRICING,
@@ -28,8 +29,7 @@ from reconciler.normalize import (
     pricing_key,
     to_plain,
 )
-from reconciler.plan import FieldChange
-from reconciler.wire import MODEL_FIELDS
+from reconciler.planning.plan import FieldChange
 
 _ORDER = {name: index for index, name in enumerate(MODEL_FIELDS)}
 

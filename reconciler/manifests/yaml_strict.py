@@ -21,7 +21,7 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
-from reconciler.yaml_compose import (
+from reconciler.manifests.yaml_compose import (
     HAVE_LIBYAML,
     compose_documents,
     parse_error_problem,

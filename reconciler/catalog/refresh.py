@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
-from reconciler.client import CatalogClient
+from reconciler.apply.state import ModelRecord
+from reconciler.catalog.client import CatalogClient
+from reconciler.catalog.wire import DraftFormState
+from reconciler.cli.progress import Progress
 from reconciler.errors import AuthError, CatalogError, NotFoundError, RateLimitedError
-from reconciler.manifest import DesiredModel
-from reconciler.progress import Progress
-from reconciler.state import ModelRecord
-from reconciler.wire import DraftFormState
+from reconciler.manifests.model import DesiredModel
 
 
 def drafts_to_read(

@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from reconciler.errors import ManifestProblem
-from reconciler.loader import LoadReport
+from reconciler.manifests.loader import LoadReport
 
 FORMAT_VERSION = 1
 

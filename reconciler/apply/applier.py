@@ -16,21 +16,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.client import CatalogClient, CatalogResponse
+from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, StateStore
+from reconciler.catalog.client import CatalogClient, CatalogResponse
+from reconciler.catalog.wire import DraftFormState
+from reconciler.cli.progress import Progress
 from reconciler.errors import CatalogError, ConflictError, NotFoundError, RejectedError
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import (
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import (
     comparable,
     desired_digest,
     managed_fields,
     normalize_desired,
     normalize_live,
 )
-from reconciler.plan import ModelChange, Plan
-from reconciler.planner import build_plan
-from reconciler.progress import Progress
-from reconciler.state import JournalEntry, ModelRecord, StateDocument, StateStore
-from reconciler.wire import DraftFormState
+from reconciler.planning.plan import ModelChange, Plan
+from reconciler.planning.planner import build_plan
 
 Status = Literal["applied", "failed", "not_converged", "settled", "discarded"]
 

@@ -13,8 +13,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, with_config
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
-from reconciler.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
-from reconciler.wire import FLAG_BOOLEANS, MODEL_FIELDS, REFERENCE_FIELDS, TEXT_FIELDS
+from reconciler.catalog.wire import FLAG_BOOLEANS, MODEL_FIELDS, REFERENCE_FIELDS, TEXT_FIELDS
+from reconciler.manifests.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,20 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reconciler.errors import ManifestProblem
-from reconciler.manifest import API_VERSION, SPEC_FIELDS, Lifecycle, ModelMetadata, PricingEntry
-from reconciler.yaml_strict import Located, YamlDocument, YamlPath, format_path, kind_words
+from reconciler.manifests.model import (
+    API_VERSION,
+    SPEC_FIELDS,
+    Lifecycle,
+    ModelMetadata,
+    PricingEntry,
+)
+from reconciler.manifests.yaml_strict import (
+    Located,
+    YamlDocument,
+    YamlPath,
+    format_path,
+    kind_words,
+)
 
 KINDS: tuple[str, ...] = ("Model", "Defaults")
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 from rich.console import Console
 
+from reconciler.apply.state import StateDocument
+from reconciler.catalog.client import CatalogClient
+from reconciler.catalog.refresh import drafts_to_read, read_drafts
 from reconciler.cli.common import Settings, warn
-from reconciler.client import CatalogClient
 from reconciler.errors import UsageError
-from reconciler.loader import load_manifests
-from reconciler.manifest import DesiredModel
-from reconciler.plan import Plan
-from reconciler.planner import build_plan
-from reconciler.refresh import drafts_to_read, read_drafts
-from reconciler.state import StateDocument
+from reconciler.manifests.loader import load_manifests
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.plan import Plan
+from reconciler.planning.planner import build_plan
 
 DEFAULT_MANIFESTS = Path("manifests")
 

@@ -18,19 +18,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.diff import ModelDiff, diff_create, diff_model, drift
+from reconciler.apply.state import ModelRecord
+from reconciler.catalog.wire import DraftFormState
 from reconciler.errors import PlanError
-from reconciler.manifest import DesiredModel
-from reconciler.normalize import (
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.diff import ModelDiff, diff_create, diff_model, drift
+from reconciler.planning.normalize import (
     desired_digest,
     live_fingerprint,
     managed_fields,
     normalize_desired,
     normalize_live,
 )
-from reconciler.plan import DriftEntry, FieldChange, ModelChange, Plan
-from reconciler.state import ModelRecord
-from reconciler.wire import DraftFormState
+from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
 
 
 def build_plan(

@@ -31,13 +31,7 @@ import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 from pydantic import Field, ValidationError
 
-from reconciler.errors import (
-    CatalogError,
-    RejectedError,
-    UnavailableError,
-    UsageError,
-)
-from reconciler.failures import (
+from reconciler.catalog.classify import (
     ENDPOINT_PATH,
     after_attempts,
     amend,
@@ -48,12 +42,18 @@ from reconciler.failures import (
     retry_after_header,
     status_error,
 )
-from reconciler.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
-from reconciler.wire import (
+from reconciler.catalog.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
+from reconciler.catalog.wire import (
     OPERATION_FIELDS,
     DraftFormState,
     PatchModelDraftApiRequest,
     PatchModelDraftApiResponse,
+)
+from reconciler.errors import (
+    CatalogError,
+    RejectedError,
+    UnavailableError,
+    UsageError,
 )
 
 REPLAYED_HEADER = "Idempotent-Replayed"

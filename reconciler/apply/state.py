@@ -33,7 +33,7 @@ class ModelRecord(BaseModel):
 
     draft_id: str
     # The managed fields of the live draft right after the last apply, in the form
-    # ``reconciler.normalize.normalize_live`` produces: the baseline for drift.
+    # ``reconciler.planning.normalize.normalize_live`` produces: the baseline for drift.
     last_applied: dict[str, Any] = Field(default_factory=dict)
     applied_at: str | None = None
 

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from reconciler.client import CatalogClient, ClientSettings
+from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.retry import RetryEvent, RetryPolicy
 from reconciler.errors import UsageError
-from reconciler.retry import RetryEvent, RetryPolicy
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
