@@ -1,11 +1,41 @@
 """The exceptions of reconciler: each carries what a person needs to act on it.
 
 The CLI turns any ``ReconcilerError`` into one message and an exit code, in one
-place (``reconciler.cli``); nothing else prints errors.
+place (``reconciler.cli``); nothing else prints errors. The core says *what* to
+do about an error as data (``remedy``, a name, and ``remedy_args``); the CLI
+words it with its own flags and commands (``reconciler.cli.remedies``), so no
+module below the CLI names an option or a command.
+
+The hierarchy (every exit code is 1; the client retries only where marked)::
+
+    ReconcilerError
+    ├── ManifestError          the manifests are invalid: every ManifestProblem, file:line:col
+    ├── CatalogError           the catalog answered with an error, or could not be reached
+    │   ├── AuthError          401/403: the token is missing or wrong
+    │   ├── NotFoundError      404: unknown draft, or an ack for an unknown key
+    │   ├── ConflictError      409: stale proposal or opposite decision
+    │   │                      (retried only when the key is still in flight)
+    │   ├── RejectedError      400/413/422: refused; carries the field errors
+    │   ├── RateLimitedError   429 after every retry (retried, honouring Retry-After)
+    │   └── UnavailableError   5xx, connection failure, lost response after every retry
+    │                          (retried)
+    ├── StateError             the state file is unreadable, foreign or inconsistent
+    │   └── LockError          another writer holds the state lock
+    ├── StalePlanError         a saved plan no longer matches what it was made from
+    ├── PlanMismatchError      a saved plan's changes do not follow from its manifests
+    ├── UnsafePlanError        the plan is over a safety share (carries UnsafeShare figures)
+    ├── PlanError              manifests, state and drafts cannot be planned together
+    ├── PlanFileError          a saved plan file is unreadable or of another format
+    ├── UsageError             the command was called in a way that cannot work
+    └── ReferenceDataError     the local catalog's reference data is malformed
+
+A usage error of the command line itself (an unknown option) also exits 1, so
+that a mistyped flag can never pass for "changes" (2) in CI.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -13,10 +43,21 @@ class ReconcilerError(Exception):
     """Base of every error reconciler reports to a user."""
 
     exit_code: int = 1
+    # What a person can do about it, named for the CLI to word (``reconciler.cli.remedies``).
+    remedy: str | None = None
 
-    def __init__(self, message: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        remedy: str | None = None,
+        remedy_args: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        if remedy is not None:
+            self.remedy = remedy
+        self.remedy_args: Mapping[str, str] = remedy_args or {}
 
     def __str__(self) -> str:
         return self.message
@@ -57,12 +98,13 @@ class CatalogError(ReconcilerError):
         status: int | None = None,
         model_key: str | None = None,
         draft_id: str | None = None,
+        remedy: str | None = None,
     ) -> None:
         self.status = status
         self.model_key = model_key
         self.draft_id = draft_id
         self.server_message = message
-        super().__init__(message)
+        super().__init__(message, remedy=remedy)
 
     def __str__(self) -> str:
         subject = []
@@ -81,7 +123,9 @@ class CatalogError(ReconcilerError):
 
 
 class AuthError(CatalogError):
-    """401: the token is missing or wrong (set ``CATALOG_TOKEN``)."""
+    """401: the token is missing or wrong."""
+
+    remedy = "set_token"
 
 
 class NotFoundError(CatalogError):
@@ -137,13 +181,89 @@ class LockError(StateError):
 class StalePlanError(ReconcilerError):
     """A saved plan no longer matches the state, the manifests or the live drafts."""
 
+    remedy = "new_plan"
+
+    def __init__(self, reasons: tuple[str, ...], *, remedy: str | None = None) -> None:
+        self.reasons = reasons
+        super().__init__(
+            "the saved plan is stale and nothing was sent: " + "; ".join(reasons) + ".",
+            remedy=remedy,
+        )
+
+
+@dataclass(frozen=True)
+class PlanMismatch:
+    """One change of a saved plan that its manifests, state and live drafts do not give."""
+
+    key: str
+    field: str
+    in_plan: str
+    expected: str
+
+    def __str__(self) -> str:
+        return f"model {self.key}: {self.field} is {self.in_plan} in the plan, {self.expected}"
+
+
+class PlanMismatchError(ReconcilerError):
+    """A saved plan's changes differ from those its manifests give: it was edited."""
+
+    remedy = "new_plan"
+
+    def __init__(self, mismatches: tuple[PlanMismatch, ...]) -> None:
+        self.mismatches = mismatches
+        lines = "\n".join(f"  {m}" for m in mismatches)
+        super().__init__(
+            "the saved plan does not follow from the manifests it records, so nothing was "
+            f"sent (was it edited?):\n{lines}\n"
+        )
+
+
+@dataclass(frozen=True)
+class UnsafeShare:
+    """One action of a plan over its safe share: ``count`` of ``total`` managed models."""
+
+    action: str
+    count: int
+    total: int
+    limit: float
+
+    @property
+    def share(self) -> float:
+        """The share of the managed models the action touches."""
+        return self.count / self.total
+
+    def __str__(self) -> str:
+        return (
+            f"{self.action} {self.count} of {self.total} managed models ({self.share:.0%}), "
+            f"above the safe limit of {self.limit:.0%}"
+        )
+
 
 class UnsafePlanError(ReconcilerError):
     """The plan changes more of the catalog than the safety threshold allows."""
 
+    remedy = "force"
+
+    def __init__(self, shares: tuple[UnsafeShare, ...]) -> None:
+        self.shares = shares
+        super().__init__(f"The plan would {' and '.join(str(s) for s in shares)}.")
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One reason a model cannot be planned, with what to do about it (for the CLI to word)."""
+
+    message: str
+    remedy: str | None = None
+    remedy_args: tuple[tuple[str, str], ...] = ()
+
 
 class PlanError(ReconcilerError):
     """The manifests, state and live drafts cannot be planned (e.g. adopting a missing draft)."""
+
+    def __init__(self, message: str = "", *, problems: tuple[PlanProblem, ...] = ()) -> None:
+        self.problems = problems
+        super().__init__(message or "\n".join(problem.message for problem in problems))
 
 
 class PlanFileError(ReconcilerError):

@@ -119,8 +119,6 @@ def fixed_plan() -> Plan:
                 field_changes=(FieldChange(field="name", before="GPT-4o", after="GPT 4o"),),
             ),
         ),
-        warnings=(
-            "model legacy is in the state but has no manifest; run with --prune to deactivate it",
-        ),
+        unmanaged=("legacy",),
         managed_models=4,
     )

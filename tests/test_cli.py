@@ -9,7 +9,7 @@ import click
 from click.testing import CliRunner
 
 from reconciler.cli import _Group, main
-from reconciler.errors import StalePlanError
+from reconciler.errors import PlanFileError
 
 
 def _group_raising(exc: BaseException) -> click.Group:
@@ -25,7 +25,7 @@ def _group_raising(exc: BaseException) -> click.Group:
 
 
 def test_our_error_is_one_line_with_its_exit_code():
-    result = CliRunner().invoke(_group_raising(StalePlanError("the plan is stale")), ["boom"])
+    result = CliRunner().invoke(_group_raising(PlanFileError("the plan is stale")), ["boom"])
     assert result.exit_code == 1
     assert result.stderr == "Error: the plan is stale\n"
 

@@ -21,6 +21,7 @@ from reconciler.errors import (
     RejectedError,
     UnavailableError,
 )
+from reconciler.render.remedies import describe
 from reconciler.server import FaultInjector, create_app
 
 TOKEN = "live-tok-9Qz7-never-print-me"
@@ -201,7 +202,7 @@ async def test_a_wrong_base_url_is_not_mistaken_for_a_missing_draft(live_server)
         with pytest.raises(CatalogError) as info:
             await client.read(draft_id)
     assert not isinstance(info.value, NotFoundError)
-    assert "check --endpoint / CATALOG_ENDPOINT" in str(info.value)
+    assert "check --endpoint / CATALOG_ENDPOINT" in describe(info.value)
 
 
 async def test_unknown_label_is_rejected_with_the_servers_field_errors(target):
@@ -330,9 +331,10 @@ async def test_right_token_is_accepted_and_a_wrong_one_is_an_auth_error(live_ser
     async with await http_client(server, token=TOKEN) as client:
         await client.soft_patch({"name": "X"}, idempotency_key="k")
     async with await http_client(server, token="wrong-token") as client:
-        with pytest.raises(AuthError, match="Set CATALOG_TOKEN") as info:
+        with pytest.raises(AuthError) as info:
             await client.read("d")
     assert info.value.status == 401
+    assert "Set CATALOG_TOKEN" in describe(info.value)
 
 
 @pytest.mark.parametrize("transport", ["aiohttp", "httpx"])

@@ -11,9 +11,9 @@ from reconciler.planning.plan import (
     Plan,
     PlanSummary,
     SafetyLimits,
-    SavedPlan,
-    endpoint_label,
 )
+from reconciler.planning.saved import SavedPlan, endpoint_label
+from reconciler.render.remedies import describe, plan_warnings
 
 
 def plan_of(*actions: str, managed: int = 0) -> Plan:
@@ -71,9 +71,7 @@ def sample_plan() -> Plan:
                 field_changes=(FieldChange(field="name", before="Was", after="Old"),),
             ),
         ),
-        warnings=(
-            "model z is in the state but has no manifest; run with --prune to deactivate it",
-        ),
+        unmanaged=("z",),
         managed_models=1,
         targets=("a", "b"),
     )
@@ -102,7 +100,7 @@ def test_a_plan_of_noops_has_no_changes():
 
 
 def test_all_warnings_prefix_change_warnings_with_the_model_key():
-    assert sample_plan().all_warnings == (
+    assert plan_warnings(sample_plan()) == (
         "b: draft d-b has pending proposals not made by this plan: k",
         "model z is in the state but has no manifest; run with --prune to deactivate it",
     )
@@ -140,7 +138,10 @@ def test_updates_above_the_share_are_refused_with_the_numbers_and_force():
         plan.raise_if_unsafe()
     message = str(caught.value)
     assert "update 4 of 10 managed models (40%), above the safe limit of 30%" in message
-    assert "--force" in message
+    [share] = caught.value.shares
+    assert (share.action, share.count, share.total, share.limit) == ("update", 4, 10, 0.30)
+    assert caught.value.remedy == "force"
+    assert "--force" in describe(caught.value)
 
 
 def test_updates_at_the_share_are_allowed():

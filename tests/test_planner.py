@@ -6,6 +6,7 @@ from reconciler.errors import PlanError
 from reconciler.planning.normalize import desired_digest, live_fingerprint
 from reconciler.planning.plan import FieldChange
 from reconciler.planning.planner import build_plan
+from reconciler.render.remedies import describe, plan_warnings
 
 
 def only(plan):
@@ -61,8 +62,11 @@ def test_adopting_without_reading_the_draft_sets_every_managed_field():
 def test_a_draft_id_that_contradicts_the_state_is_an_error():
     model = desired(name="N", draft_id="d-new")
     records = {model.key: ModelRecord(draft_id="d-old")}
-    with pytest.raises(PlanError, match="state rm gpt-4o"):
+    with pytest.raises(PlanError) as caught:
         build_plan([model], records, {model.key: live("d-old", name="N")})
+    [problem] = caught.value.problems
+    assert problem.remedy == "state_rm_to_adopt"
+    assert "state rm gpt-4o" in describe(caught.value)
 
 
 def test_adopting_a_draft_another_model_already_manages_is_an_error():
@@ -118,7 +122,8 @@ def test_a_recorded_draft_that_is_gone_is_created_anew_with_a_warning():
 def test_a_model_without_manifest_is_only_warned_about_without_prune():
     plan = build_plan([], {"old": ModelRecord(draft_id="d-9")}, {"old": live("d-9", active=True)})
     assert plan.changes == ()
-    assert plan.warnings == (
+    assert plan.unmanaged == ("old",)
+    assert plan_warnings(plan) == (
         "model old is in the state but has no manifest; run with --prune to deactivate it",
     )
     assert not plan.has_changes

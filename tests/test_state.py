@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, StateStore
 from reconciler.errors import LockError, StateError
+from reconciler.render.remedies import describe
 
 
 def test_missing_state_file_starts_empty_with_a_fresh_lineage(tmp_path):
@@ -85,7 +86,7 @@ def test_second_writer_waits_then_fails_naming_the_holder(tmp_path):
         ):
             pass
         assert time.monotonic() - started >= 0.3
-        assert "--lock-timeout" in str(info.value)
+        assert "--lock-timeout" in describe(info.value)
     finally:
         release.set()
         holder.join(10)

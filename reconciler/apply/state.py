@@ -174,7 +174,9 @@ class StateStore:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LockError(self._held_message(timeout)) from None
+                        raise LockError(
+                            self._held_message(timeout), remedy="raise_lock_timeout"
+                        ) from None
                     time.sleep(0.05)
             info = {
                 "operation": operation,
@@ -201,7 +203,4 @@ class StateStore:
             )
         except (OSError, ValueError, KeyError, TypeError):
             who = ""
-        return (
-            f"the state {self.path} is locked{who}; waited {timeout:g}s. "
-            "Wait for it to finish, or raise --lock-timeout"
-        )
+        return f"the state {self.path} is locked{who}; waited {timeout:g}s. Wait for it to finish"

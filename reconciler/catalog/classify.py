@@ -44,17 +44,16 @@ def status_error(
         )
     if status in (401, 403):
         return AuthError(
-            f"the catalog refused the credentials: {message}. "
-            "Set CATALOG_TOKEN to a valid token for this catalog.",
+            f"the catalog refused the credentials: {message}.",
             status=status,
             draft_id=draft_id,
         )
     if status == 404 and not ours:
         # A 404 that is not the API's own answer means the URL is wrong, not the draft.
         return CatalogError(
-            f"{where} has no catalog API at /{ENDPOINT_PATH} ({message}); "
-            "check --endpoint / CATALOG_ENDPOINT",
+            f"{where} has no catalog API at /{ENDPOINT_PATH} ({message})",
             status=status,
+            remedy="check_endpoint",
         )
     if status == 404:
         return NotFoundError(message, status=status, draft_id=draft_id)

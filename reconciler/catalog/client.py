@@ -87,14 +87,14 @@ class ClientSettings:
             # Never echo it: the part before "@" may be a password.
             raise UsageError(
                 "The catalog endpoint has a user name or password in it; the catalog takes a "
-                "bearer token instead: remove them from --endpoint / CATALOG_ENDPOINT and set "
-                "CATALOG_TOKEN."
+                "bearer token instead",
+                remedy="endpoint_without_credentials",
             )
         if url is None or url.scheme not in ("http", "https") or not url.host:
             shown = self.base_url.rpartition("@")[2]
             raise UsageError(
-                f"The catalog endpoint {shown!r} is not an http:// or https:// URL "
-                "(check --endpoint / CATALOG_ENDPOINT)."
+                f"The catalog endpoint {shown!r} is not an http:// or https:// URL",
+                remedy="check_endpoint",
             )
         if self.timeout <= 0:
             raise UsageError("The catalog timeout must be a positive number of seconds.")

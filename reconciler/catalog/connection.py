@@ -59,13 +59,10 @@ def open_catalog(
     except (OSError, sqlite3.Error) as exc:
         reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
         raise UsageError(
-            f"Cannot open the embedded local catalog at {embedded_db}: {reason}. "
-            "Set --endpoint / CATALOG_ENDPOINT to use a catalog server instead."
+            f"Cannot open the embedded local catalog at {embedded_db}: {reason}.",
+            remedy="endpoint_for_embedded",
         ) from None
-    notify(
-        "No catalog endpoint configured (--endpoint / CATALOG_ENDPOINT): "
-        f"using the embedded local catalog at {embedded_db}"
-    )
+    notify(f"No catalog endpoint configured: using the embedded local catalog at {embedded_db}")
     transport = EmbeddedTransport(app)
     settings = ClientSettings(
         base_url=EMBEDDED_BASE_URL,

@@ -15,6 +15,7 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
+from reconciler.render.remedies import describe
 
 
 class _Group(click.Group):
@@ -38,7 +39,7 @@ class _Group(click.Group):
         except click.UsageError as exc:
             raise _as_error(exc) from None
         except ReconcilerError as exc:
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {describe(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)

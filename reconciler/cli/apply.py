@@ -12,7 +12,7 @@ from rich.console import Console
 from reconciler.apply.applier import Applier, ApplyResult
 from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.client import CatalogClient
-from reconciler.catalog.refresh import read_drafts
+from reconciler.catalog.refresh import drafts_to_read, read_drafts
 from reconciler.cli.common import (
     FORMATS,
     Settings,
@@ -23,12 +23,13 @@ from reconciler.cli.common import (
 )
 from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.cli.plan import plan_options, read_saved_plan
-from reconciler.errors import StalePlanError, UsageError
+from reconciler.errors import UsageError
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.normalize import live_fingerprint, manifests_digest
-from reconciler.planning.plan import Plan, SafetyLimits, SavedPlan, endpoint_label
-from reconciler.render import outcomes
-from reconciler.render import render as render_plan
+from reconciler.planning.plan import Plan, SafetyLimits
+from reconciler.planning.planner import build_plan
+from reconciler.planning.saved import PlanBasis, SavedPlan
+from reconciler.render.formats import RenderOptions, render_outcomes, render_plan
 
 
 @click.command()
@@ -88,24 +89,17 @@ async def apply(
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
-    err = settings.err
-    saved = read_saved_plan(plan_file) if plan_file is not None else None
-    if saved is not None and (targets or prune or not refresh):
-        raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
-    if saved is not None and saved.endpoint != endpoint_label(settings.endpoint):
-        raise StalePlanError(
-            f"the saved plan was made against the catalog {saved.endpoint}, but this run "
-            f"talks to {endpoint_label(settings.endpoint)}; nothing was sent. Set --endpoint / "
-            "CATALOG_ENDPOINT to the plan's catalog"
-        )
+    saved = _read_saved(settings, plan_file, refresh=refresh, targets=targets, prune=prune)
     if saved is None and not auto_approve:
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
     desired = load_desired(paths)
+    limits = SafetyLimits(max_update_share, max_deactivate_share, safety_min_models)
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="apply"):
         doc = store.load()
-        settings.check_catalog(doc, bind=True)
+        settings.check_catalog(doc)
+        doc.catalog = settings.catalog  # the first apply binds the state to its catalog
         async with settings.open_client() as client:
             applier = Applier(
                 client,
@@ -116,35 +110,44 @@ async def apply(
                 now=now,
             )
             if saved is not None:
-                lineage = store.lineage_of(doc)
-                plan = await _prove_current(settings, client, saved, desired, doc, lineage, err)
+                plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
-                await _settle(settings, applier, doc, err)
+                await _settle(settings, applier, doc)
                 request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
-                plan = await make_plan(settings, client, desired, doc, request, err)
-                if not plan.has_changes:
-                    _report(ApplyResult(()), fmt, settings)
-                    return
-                if fmt == "text":
-                    emit(render_plan(plan, "text", color=settings.color))
-                else:
-                    err.print(render_plan(plan, "text", color=False), markup=False)
-            if not plan.has_changes:
-                _report(ApplyResult(()), fmt, settings)
-                return
-            limits = SafetyLimits(max_update_share, max_deactivate_share, safety_min_models)
-            plan.raise_if_unsafe(limits, force=force)
-            if saved is None and not auto_approve:
-                _confirm(err)
-            changes = sum(1 for change in plan.changes if change.is_change)
-            with settings.progress("Applying", changes, lines=True) as progress:
-                result = await applier.apply(plan, progress)
+                plan = await make_plan(settings, client, desired, doc, request, settings.err)
+                if plan.has_changes:
+                    _show(plan, fmt, settings)
+            result = ApplyResult(())
+            if plan.has_changes:
+                plan.raise_if_unsafe(limits, force=force)
+                if saved is None and not auto_approve:
+                    _confirm(settings.err)
+                result = await _apply(settings, applier, plan)
     _report(result, fmt, settings)
 
 
-async def _settle(settings: Settings, applier: Applier, doc: StateDocument, err: Console) -> None:
+def _read_saved(
+    settings: Settings,
+    plan_file: Path | None,
+    *,
+    refresh: bool,
+    targets: tuple[str, ...],
+    prune: bool,
+) -> SavedPlan | None:
+    """The saved plan of ``--plan``, refused before anything is read if it is another catalog's."""
+    if plan_file is None:
+        return None
+    saved = read_saved_plan(plan_file)
+    if targets or prune or not refresh:
+        raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
+    saved.raise_if_other_catalog(settings.catalog)
+    return saved
+
+
+async def _settle(settings: Settings, applier: Applier, doc: StateDocument) -> None:
     if not doc.journal:
         return
+    err = settings.err
     err.print(f"Settling {len(doc.journal)} proposal(s) left by an interrupted apply…")
     with settings.progress("Settling", len(doc.journal), lines=True) as progress:
         settled = await applier.settle(progress)
@@ -152,59 +155,64 @@ async def _settle(settings: Settings, applier: Applier, doc: StateDocument, err:
         err.print(f"  {outcome.key}: {outcome.message}", markup=False, highlight=False)
 
 
-async def _prove_current(
+def _show(plan: Plan, fmt: str, settings: Settings) -> None:
+    """The plan about to be applied: on stdout for text, else on stderr beside the result."""
+    if fmt == "text":
+        emit(render_plan(plan, "text", RenderOptions(color=settings.color)))
+    else:
+        settings.err.print(render_plan(plan, "text"), markup=False)
+
+
+async def _prove_saved(
     settings: Settings,
     client: CatalogClient,
     saved: SavedPlan,
     desired: Sequence[DesiredModel],
+    store: StateStore,
     doc: StateDocument,
-    lineage: str,
-    err: Console,
 ) -> Plan:
-    """The saved plan, if nothing it was made from has changed since; else StalePlanError."""
-    reasons = []
-    if not saved.state_lineage and lineage:
-        reasons.append("the state changed: it did not exist yet when the plan was made")
-    elif saved.state_lineage != lineage:
-        reasons.append("the state file is another one (its lineage differs)")
-    elif saved.state_serial != doc.serial:
-        reasons.append(f"the state changed (serial {saved.state_serial} -> {doc.serial})")
-    if doc.journal:
-        reasons.append("an interrupted apply left proposals; run `reconciler apply` to settle them")
-    if saved.manifests_digest != manifests_digest(desired):
-        reasons.append("the manifests changed")
-    affected = {
-        change.key: change.draft_id
-        for change in saved.plan.changes
-        if change.is_change and change.draft_id is not None
-    }
-    if affected and not saved.plan.refreshed:
-        # Such a plan recorded no live fingerprint: comparing would call every draft changed.
-        reasons.append(
-            "it was made with --refresh=false, so the live drafts it changes were never read "
-            f"and cannot be proven unchanged ({', '.join(sorted(affected))}); make it without "
-            "--refresh=false"
-        )
-        affected = {}
-    with settings.progress("Checking", len(affected), lines=False) as progress:
-        live = await read_drafts(
-            client, affected, parallelism=settings.parallelism, progress=progress
-        )
-    fingerprints = {c.key: c.live_fingerprint for c in saved.plan.changes}
-    changed = sorted(
-        key
-        for key, draft in live.items()
-        if (live_fingerprint(draft) if draft is not None else None) != fingerprints[key]
+    """The saved plan, once proven current and derived from its manifests (else an error)."""
+    basis = PlanBasis(
+        catalog=settings.catalog,
+        state_lineage=store.lineage_of(doc),
+        state_serial=doc.serial,
+        journal_keys=tuple(sorted(doc.journal)),
+        manifests_digest=manifests_digest(desired),
     )
-    if changed:
-        reasons.append(f"live drafts changed since the plan: {', '.join(changed)}")
-    if reasons:
-        raise StalePlanError(
-            "the saved plan is stale and nothing was sent: "
-            + "; ".join(reasons)
-            + ". Make a new plan with `reconciler plan --out FILE`."
+    # Every model the plan changes is read again: its drafts prove the plan current, and
+    # planning those models again from the same inputs proves each change derived.
+    changed = frozenset(change.key for change in saved.plan.changes if change.is_change)
+    drafts = drafts_to_read(desired, doc.models, changed) if saved.plan.refreshed else {}
+    with settings.progress("Checking", len(drafts), lines=False) as progress:
+        live = await read_drafts(
+            client, drafts, parallelism=settings.parallelism, progress=progress
         )
+    affected = saved.changed_drafts()
+    saved.raise_if_stale(
+        basis,
+        {
+            key: live_fingerprint(draft) if draft is not None else None
+            for key, draft in live.items()
+            if key in affected
+        },
+    )
+    recomputed = build_plan(
+        desired,
+        doc.models,
+        live,
+        # Plans saved before ``prune`` was recorded say it by their deactivations.
+        prune=saved.plan.prune or any(c.action == "deactivate" for c in saved.plan.changes),
+        targets=changed,
+        refreshed=saved.plan.refreshed,
+    )
+    saved.raise_if_not_derived(recomputed)
     return saved.plan
+
+
+async def _apply(settings: Settings, applier: Applier, plan: Plan) -> ApplyResult:
+    changes = sum(1 for change in plan.changes if change.is_change)
+    with settings.progress("Applying", changes, lines=True) as progress:
+        return await applier.apply(plan, progress)
 
 
 def _require_terminal() -> None:
@@ -224,12 +232,7 @@ def _confirm(err: Console) -> None:
 
 
 def _report(result: ApplyResult, fmt: str, settings: Settings) -> None:
-    if fmt == "json":
-        emit(outcomes.render_json(result))
-    elif fmt == "markdown":
-        emit(outcomes.render_markdown(result))
-    else:
-        # Without a progress bar, each model's outcome was already said as it finished.
-        emit(outcomes.render_text(result, per_model=settings.shows_bar))
+    # Without a progress bar, each model's outcome was already said as it finished.
+    emit(render_outcomes(result, fmt, RenderOptions(per_model=settings.shows_bar)))
     if result.failed:
         sys.exit(1)

@@ -20,11 +20,13 @@ from reconciler.catalog.client import CatalogClient
 from reconciler.catalog.connection import open_catalog
 from reconciler.cli.progress import Progress, ProgressMode
 from reconciler.errors import StateError
-from reconciler.planning.plan import endpoint_label
+from reconciler.planning.saved import endpoint_label
+from reconciler.render.formats import FORMAT_NAMES as FORMATS
 
 DEFAULT_STATE = Path("reconciler.state.json")
 EMBEDDED_DB = Path(".reconciler") / "catalog.sqlite3"
-FORMATS = ("text", "json", "markdown")
+
+__all__ = ["FORMATS", "Settings", "catalog_options", "emit", "now", "run", "warn"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -55,7 +57,15 @@ class Settings:
             token=self.token,
             parallelism=self.parallelism,
             embedded_db=EMBEDDED_DB,
-            notify=lambda message: self.err.print(message, markup=False, highlight=False),
+            notify=self._note_embedded,
+        )
+
+    def _note_embedded(self, message: str) -> None:
+        # The connection says which catalog; the CLI says how to choose another.
+        self.err.print(
+            message.replace("configured:", "configured (--endpoint / CATALOG_ENDPOINT):", 1),
+            markup=False,
+            highlight=False,
         )
 
     @property
@@ -68,13 +78,9 @@ class Settings:
         """The catalog this run talks to, as the state and saved plans record it."""
         return endpoint_label(self.endpoint)
 
-    def check_catalog(self, doc: StateDocument, *, bind: bool) -> None:
-        """Refuse a state kept for another catalog; ``bind`` claims an unbound one."""
-        if doc.catalog is None:
-            if bind:
-                doc.catalog = self.catalog
-            return
-        if doc.catalog != self.catalog:
+    def check_catalog(self, doc: StateDocument) -> None:
+        """Refuse a state kept for another catalog (a state bound to none is anyone's)."""
+        if doc.catalog is not None and doc.catalog != self.catalog:
             raise StateError(
                 f"the state {self.state_path} belongs to the catalog {doc.catalog}, but this "
                 f"run talks to {self.catalog}; its draft ids mean nothing there. Use --state "

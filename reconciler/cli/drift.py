@@ -10,8 +10,7 @@ import click
 from reconciler.apply.state import StateStore
 from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
 from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
-from reconciler.render import render as render_plan
-from reconciler.render import render_markdown, render_text
+from reconciler.render.formats import RenderOptions, render_plan
 
 EXIT_DRIFT = 2
 
@@ -32,16 +31,15 @@ async def drift(
     err = settings.err
     desired = load_desired(paths)
     doc = StateStore(settings.state_path).load()
-    settings.check_catalog(doc, bind=False)
+    settings.check_catalog(doc)
     request = PlanRequest(targets=check_targets(targets, desired, doc))
     async with settings.open_client() as client:
         plan = await make_plan(settings, client, desired, doc, request, err)
-    if fmt == "markdown":
-        emit(render_markdown(plan, title="reconciler drift"))
-    elif fmt == "text":
-        heading = "To match the manifests, `reconciler apply` would:"
-        emit(render_text(plan, color=settings.color, actions_heading=heading))
-    else:
-        emit(render_plan(plan, fmt))
+    options = RenderOptions(
+        color=settings.color and fmt == "text",
+        title="reconciler drift",
+        actions_heading="To match the manifests, `reconciler apply` would:",
+    )
+    emit(render_plan(plan, fmt, options))
     if plan.has_changes or plan.drift or doc.journal:
         sys.exit(EXIT_DRIFT)

@@ -21,7 +21,7 @@ from reconciler.cli.common import (
 from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
 from reconciler.errors import PlanFileError
 from reconciler.planning.normalize import manifests_digest
-from reconciler.planning.plan import SavedPlan, endpoint_label
+from reconciler.planning.saved import SavedPlan, endpoint_label
 from reconciler.render import render as render_plan
 
 
@@ -85,7 +85,7 @@ async def plan(
     desired = load_desired(paths)
     store = StateStore(settings.state_path)
     doc = store.load()
-    settings.check_catalog(doc, bind=False)
+    settings.check_catalog(doc)
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
     # --refresh=false reads nothing, so it needs no catalog (and creates no embedded one).
     async with settings.open_client() if refresh else contextlib.nullcontext() as client:

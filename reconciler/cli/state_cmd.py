@@ -60,7 +60,8 @@ async def import_(
     store = StateStore(settings.state_path)
     with store.lock(settings.lock_timeout, operation="import"):
         doc = store.load()
-        settings.check_catalog(doc, bind=True)
+        settings.check_catalog(doc)
+        doc.catalog = settings.catalog  # the first import binds the state to its catalog
         existing = doc.models.get(key)
         if existing is not None and existing.draft_id != draft_id:
             raise StateError(

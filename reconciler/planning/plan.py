@@ -1,4 +1,4 @@
-"""The plan as data: model changes, field changes, drift, safety, and the saved-plan file.
+"""The plan as data: model changes, field changes, drift, and the plan's safety rule.
 
 Everything here is immutable and JSON-serializable. The planner builds a
 ``Plan``; renderers and the applier only read it. A change whose ``patch`` is
@@ -9,21 +9,17 @@ or gone).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
-from reconciler.errors import PlanFileError, UnsafePlanError
+from reconciler.errors import UnsafePlanError, UnsafeShare
 from reconciler.planning.normalize import UNMANAGEABLE
 
 PLAN_FORMAT_VERSION = 1
-SAVED_PLAN_FORMAT_VERSION = 1
-SAVED_PLAN_KIND = "reconciler-plan"
 
 Action = Literal["create", "update", "adopt", "deactivate", "noop"]
 ACTIONS: tuple[Action, ...] = ("adopt", "create", "update", "deactivate", "noop")
@@ -31,11 +27,11 @@ ACTIONS: tuple[Action, ...] = ("adopt", "create", "update", "deactivate", "noop"
 _PATCHABLE = frozenset(MODEL_FIELDS) - UNMANAGEABLE
 
 
-class _Frozen(BaseModel):
+class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class FieldChange(_Frozen):
+class FieldChange(Frozen):
     """One field that differs: ``before`` and ``after`` values, and for list fields the items."""
 
     field: str
@@ -45,7 +41,7 @@ class FieldChange(_Frozen):
     removed: tuple[Any, ...] = ()
 
 
-class ModelChange(_Frozen):
+class ModelChange(Frozen):
     """What the plan does to one model, with the exact patch the applier sends."""
 
     key: str
@@ -76,7 +72,7 @@ class ModelChange(_Frozen):
         return self.action != "noop"
 
 
-class DriftEntry(_Frozen):
+class DriftEntry(Frozen):
     """Fields of one draft changed outside reconciler: last applied value -> live value."""
 
     key: str
@@ -120,7 +116,7 @@ class SafetyLimits:
     min_models: int = 10
 
 
-class Plan(_Frozen):
+class Plan(Frozen):
     """A whole plan: one change per model (noops included), drift and warnings."""
 
     format_version: int = PLAN_FORMAT_VERSION
@@ -131,6 +127,10 @@ class Plan(_Frozen):
     managed_models: int = 0
     refreshed: bool = True
     targets: tuple[str, ...] | None = None
+    # Whether models without a manifest were planned for deactivation (``--prune``).
+    prune: bool = False
+    # Models in the state without a manifest, left alone because the plan does not prune.
+    unmanaged: tuple[str, ...] = ()
 
     @field_validator("changes", "drift")
     @classmethod
@@ -148,97 +148,25 @@ class Plan(_Frozen):
         """Whether applying the plan would touch anything."""
         return any(change.is_change for change in self.changes)
 
-    @property
-    def all_warnings(self) -> tuple[str, ...]:
-        """Every warning: each change's (prefixed with its key), then the plan's own."""
-        per_model = (f"{c.key}: {w}" for c in self.changes for w in c.warnings)
-        return (*per_model, *self.warnings)
-
     def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
-        """Refuse a plan that updates or deactivates too large a share of the catalog."""
+        """Refuse a plan that updates or deactivates too large a share of the catalog.
+
+        The ``UnsafePlanError`` carries each share over its limit (``UnsafeShare``), so a
+        renderer can show the figures; ``force`` skips the check.
+        """
         limits = limits or SafetyLimits()
         total = self.managed_models
         # With nothing managed yet there is nothing to update or deactivate (and no share).
         if force or total == 0 or total < limits.min_models:
             return
         summary = self.summary
-        problems = []
-        for verb, count, limit in (
-            ("update", summary.update, limits.max_update_share),
-            ("deactivate", summary.deactivate, limits.max_deactivate_share),
-        ):
-            if count / total > limit:
-                problems.append(
-                    f"{verb} {count} of {total} managed models ({count / total:.0%}), "
-                    f"above the safe limit of {limit:.0%}"
-                )
-        if problems:
-            raise UnsafePlanError(
-                f"The plan would {' and '.join(problems)}. "
-                "Review the plan, then rerun with --force to apply it anyway."
+        shares = tuple(
+            UnsafeShare(action, count, total, limit)
+            for action, count, limit in (
+                ("update", summary.update, limits.max_update_share),
+                ("deactivate", summary.deactivate, limits.max_deactivate_share),
             )
-
-
-class SavedPlan(_Frozen):
-    """A plan saved with ``--out FILE``, with what ``apply --plan`` needs to prove it current."""
-
-    kind: Literal["reconciler-plan"] = SAVED_PLAN_KIND
-    format_version: int = SAVED_PLAN_FORMAT_VERSION
-    created_at: str
-    # "embedded" or the catalog's host[:port]; never a URL's credentials, path or query.
-    endpoint: str
-    state_lineage: str
-    state_serial: int
-    manifests_digest: str
-    plan: Plan
-
-    def to_json(self) -> str:
-        """The plan file's text."""
-        return self.model_dump_json(indent=2) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str, *, source: str = "plan file") -> SavedPlan:
-        """Read a plan file, refusing anything that is not a plan of this format version."""
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise PlanFileError(
-                f"{source} is not a reconciler plan: invalid JSON ({exc})"
-            ) from None
-        if not isinstance(data, dict) or data.get("kind") != SAVED_PLAN_KIND:
-            raise PlanFileError(
-                f'{source} is not a reconciler plan (no "kind": "{SAVED_PLAN_KIND}"); '
-                "make one with `reconciler plan --out FILE`"
-            )
-        versions = [("plan file", data.get("format_version"), SAVED_PLAN_FORMAT_VERSION)]
-        if isinstance(data.get("plan"), dict):
-            versions.append(("plan", data["plan"].get("format_version"), PLAN_FORMAT_VERSION))
-        for what, version, expected in versions:
-            if version != expected:
-                raise PlanFileError(
-                    f"{source} has {what} format version {version!r}, but this reconciler reads "
-                    f"version {expected}; make the plan again with this version"
-                )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            details = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-            )
-            raise PlanFileError(f"{source} is not a valid reconciler plan: {details}") from None
-
-
-def endpoint_label(endpoint: str | None) -> str:
-    """What a plan records of the catalog endpoint: ``embedded`` or ``host[:port]``."""
-    if not endpoint:
-        return "embedded"
-    try:
-        parts = urlsplit(endpoint)
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return "unknown"
-    if not host:
-        return "unknown"
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{port}" if port else host
+            if count / total > limit
+        )
+        if shares:
+            raise UnsafePlanError(shares)

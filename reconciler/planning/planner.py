@@ -16,11 +16,10 @@ The baseline is the live draft when it was read, else the record's ``last_applie
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from reconciler.apply.state import ModelRecord
 from reconciler.catalog.wire import DraftFormState
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, PlanProblem
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.diff import ModelDiff, diff_create, diff_model, drift
 from reconciler.planning.normalize import (
@@ -31,6 +30,20 @@ from reconciler.planning.normalize import (
     normalize_live,
 )
 from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
+
+
+class ModelRecord(Protocol):
+    """What the planner needs of a model's state record (``reconciler.apply.state``)."""
+
+    @property
+    def draft_id(self) -> str:
+        """The draft the model is in."""
+        ...
+
+    @property
+    def last_applied(self) -> dict[str, Any]:
+        """The managed fields as the last apply left them (normalized)."""
+        ...
 
 
 def build_plan(
@@ -56,29 +69,37 @@ def build_plan(
     owners = {record.draft_id: key for key, record in records.items()}
     changes: list[ModelChange] = []
     drifts: list[DriftEntry] = []
-    problems: list[str] = []
+    problems: list[PlanProblem] = []
     for key in sorted(k for k in by_key if in_scope(k)):
         model, record = by_key[key], records.get(key)
         if record and model.draft_id and model.draft_id != record.draft_id:
             problems.append(
-                f"model {key}: metadata.draft_id is {model.draft_id} but the state maps it to "
-                f"draft {record.draft_id}; remove metadata.draft_id, or run "
-                f"`reconciler state rm {key}` to adopt {model.draft_id} instead"
+                PlanProblem(
+                    f"model {key}: metadata.draft_id is {model.draft_id} but the state maps it "
+                    f"to draft {record.draft_id}",
+                    remedy="state_rm_to_adopt",
+                    remedy_args=(("key", key), ("draft_id", model.draft_id)),
+                )
             )
             continue
         owner = owners.get(model.draft_id or "") if record is None else None
         if owner is not None and owner != key:
             # Two models on one draft would undo each other's changes on every apply.
             problems.append(
-                f"model {key}: metadata.draft_id {model.draft_id} is already model {owner} in "
-                f"the state; remove metadata.draft_id, or run `reconciler state rm {owner}` "
-                f"to manage the draft as {key}"
+                PlanProblem(
+                    f"model {key}: metadata.draft_id {model.draft_id} is already model {owner} "
+                    "in the state",
+                    remedy="state_rm_owner",
+                    remedy_args=(("key", key), ("owner", owner)),
+                )
             )
             continue
         if record is None and model.draft_id and key in reads and reads[key] is None:
             problems.append(
-                f"model {key}: metadata.draft_id {model.draft_id} names a draft the catalog "
-                "does not have; fix the id, or remove it to create a new draft"
+                PlanProblem(
+                    f"model {key}: metadata.draft_id {model.draft_id} names a draft the catalog "
+                    "does not have; fix the id, or remove it to create a new draft"
+                )
             )
             continue
         change, drift_entry = _plan_model(model, record, reads, refreshed=refreshed)
@@ -86,17 +107,12 @@ def build_plan(
         if drift_entry:
             drifts.append(drift_entry)
     if problems:
-        raise PlanError("\n".join(problems))
+        raise PlanError(problems=tuple(problems))
 
     warnings: list[str] = []
-    for key in sorted(k for k in records if k not in by_key and in_scope(k)):
-        if prune:
-            changes.append(_deactivate(key, records[key], reads))
-        else:
-            warnings.append(
-                f"model {key} is in the state but has no manifest; "
-                "run with --prune to deactivate it"
-            )
+    unmanaged = sorted(k for k in records if k not in by_key and in_scope(k))
+    if prune:
+        changes.extend(_deactivate(key, records[key], reads) for key in unmanaged)
     for key in sorted((targets or frozenset()) - by_key.keys() - records.keys()):
         warnings.append(f"target {key} matches no manifest and no model in the state")
 
@@ -107,6 +123,8 @@ def build_plan(
         managed_models=len(records),
         refreshed=refreshed,
         targets=tuple(sorted(targets)) if targets is not None else None,
+        prune=prune,
+        unmanaged=() if prune else tuple(unmanaged),
     )
 
 

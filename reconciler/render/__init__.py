@@ -1,35 +1,33 @@
-"""Renderers: one module per output format, each fed the same ``Plan``."""
+"""Renderers: one module per output format, each fed the same ``Plan``.
+
+The formats are registered once, in ``formats``; ``render`` is the plan's dispatch.
+Also here: the apply result (``outcomes``), validation reports (``validation``) and
+the words of remedies and warnings (``remedies``).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from reconciler.planning.plan import Plan
+from reconciler.render.formats import FORMAT_NAMES, RenderOptions, render_plan
 from reconciler.render.json_format import plan_document, render_json
 from reconciler.render.markdown import GITHUB_COMMENT_LIMIT, render_markdown
 from reconciler.render.text import render_text
 
-Format = Literal["text", "json", "markdown"]
-FORMATS: tuple[Format, ...] = ("text", "json", "markdown")
+FORMATS = FORMAT_NAMES
 
 __all__ = [
     "FORMATS",
     "GITHUB_COMMENT_LIMIT",
-    "Format",
+    "RenderOptions",
     "plan_document",
     "render",
     "render_json",
     "render_markdown",
+    "render_plan",
     "render_text",
 ]
 
 
-def render(plan: Plan, fmt: Format, *, color: bool = False) -> str:
+def render(plan: Plan, fmt: str, *, color: bool = False) -> str:
     """The plan in the given format (colour applies to text only)."""
-    if fmt == "text":
-        return render_text(plan, color=color)
-    if fmt == "json":
-        return render_json(plan)
-    if fmt == "markdown":
-        return render_markdown(plan)
-    raise ValueError(f"unknown plan format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    return render_plan(plan, fmt, RenderOptions(color=color))

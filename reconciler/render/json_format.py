@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from reconciler.planning.plan import FieldChange, ModelChange, Plan
+from reconciler.render.remedies import own_warnings
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             }
             for entry in plan.drift
         ],
-        "warnings": list(plan.warnings),
+        "warnings": list(own_warnings(plan)),
     }
 
 

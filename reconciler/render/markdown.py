@@ -16,14 +16,17 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.render.remedies import plan_warnings
 from reconciler.render.text import change_heading, format_value
 
 GITHUB_COMMENT_LIMIT = 65_536
 _SEE = "see the job summary or the plan artifact"
 
+DEFAULT_TITLE = "reconciler plan"
+
 
 def render_markdown(
-    plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = "reconciler plan"
+    plan: Plan, *, limit: int = GITHUB_COMMENT_LIMIT, title: str = DEFAULT_TITLE
 ) -> str:
     """The plan as Markdown of at most ``limit`` characters (when the summary alone fits)."""
     changed = [c for c in plan.changes if c.is_change]
@@ -58,7 +61,7 @@ def render_markdown(
         _Section(
             title="### Warnings\n\n",
             header="",
-            rows=[f"- {_inline(w)}\n" for w in plan.all_warnings],
+            rows=[f"- {_inline(w)}\n" for w in plan_warnings(plan)],
             rows_what="warnings",
         ),
     ]

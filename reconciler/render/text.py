@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from reconciler.planning.plan import FieldChange, ModelChange, Plan
+from reconciler.render.remedies import plan_warnings
 
 # Wraps text in the ANSI style named (or returns it unchanged without colour).
 _Paint = Callable[[str, str], str]
@@ -59,7 +60,7 @@ def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIO
         for change in deactivations:
             out += _change_lines(change, paint)
         out.append("")
-    warnings = plan.all_warnings
+    warnings = plan_warnings(plan)
     if warnings:
         out += [paint("warning", "Warnings:"), ""]
         out += [f"  - {w}" for w in warnings]
