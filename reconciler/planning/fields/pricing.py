@@ -34,8 +34,15 @@ def normalize_amount(amount: Any) -> str:
         return text
     if value.is_zero():
         return "0"
-    # normalize() turns 10 into 1E+1; fixed-point formatting undoes the exponent.
-    return format(value.normalize(), "f")
+    # Exact: Decimal(text) keeps every digit, but normalize() and arithmetic round to the
+    # context's 28 significant digits. So the trailing zeros are dropped by hand, and
+    # fixed-point formatting (which never rounds without a precision) undoes any exponent.
+    sign, digits, exponent = value.as_tuple()
+    kept = list(digits)
+    while exponent < 0 and kept[-1] == 0:
+        kept.pop()
+        exponent += 1
+    return format(Decimal((sign, tuple(kept), exponent)), "f")
 
 
 def pricing_key(entry: Mapping[str, Any]) -> PriceKey:
