@@ -1,4 +1,5 @@
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -261,3 +262,36 @@ def test_pricing_compares_equal_whatever_the_order_ids_and_currency_case(items, 
 @given(st.sampled_from(sorted(LIST_FIELDS - {"pricing"})), labels)
 def test_comparable_list_values_are_hashable_sets(field, items):
     assert comparable(field, items) == comparable(field, list(reversed(items)))
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [
+        ("1.00000000000000000000000000001", "1.00000000000000000000000000001"),
+        ("1.000000000000000000000000000010", "1.00000000000000000000000000001"),
+        (
+            "12345678901234567890.123456789012345678901",
+            "12345678901234567890.123456789012345678901",
+        ),
+        (
+            "100000000000000000000000000000000000000000",
+            "100000000000000000000000000000000000000000",
+        ),
+        (
+            "0.000000000000000000000000000000000000000010",
+            "0.00000000000000000000000000000000000000001",
+        ),
+    ],
+)
+def test_amounts_keep_every_digit_beyond_the_decimal_context(written, normal):
+    # The decimal context rounds to 28 significant digits; amounts are never rounded.
+    assert normalize_amount(written) == normal
+
+
+@given(st.integers(min_value=0, max_value=10**60), st.integers(min_value=0, max_value=60))
+def test_amounts_are_exact_at_any_length(digits, scale):
+    text = str(digits).rjust(scale + 1, "0")
+    written = f"{text[:-scale]}.{text[-scale:]}" if scale else text
+    normal = normalize_amount(written)
+    assert Decimal(normal) == Decimal(written)
+    assert normalize_amount(_padded(written)) == normal

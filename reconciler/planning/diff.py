@@ -9,7 +9,6 @@ DeepDiff reports their items added and removed.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,17 +17,9 @@ from deepdiff import DeepDiff
 
 from reconciler.catalog.wire import MODEL_FIELDS
 from reconciler.manifests.model import DesiredModel
-from reconciler.planning.normalize import (
-    LABEL_LIST_FIELDS,
-    LIST_FIELDS,
-    PRICING,
-    STRING_FIELDS,
-    comparable,
-    label_key,
-    normalize_fields,
-    pricing_key,
-    to_plain,
-)
+from reconciler.planning import fields as kinds
+from reconciler.planning.fields import LIST_FIELDS, comparable, display
+from reconciler.planning.normalize import normalize_fields
 from reconciler.planning.plan import FieldChange
 
 _ORDER = {name: index for index, name in enumerate(MODEL_FIELDS)}
@@ -82,8 +73,8 @@ def compare(
             field=field,
             before=display(field, before[field]),
             after=display(field, after[field]),
-            added=_items(field, after[field], added.get(field, ())),
-            removed=_items(field, before[field], removed.get(field, ())),
+            added=kinds.items(field, after[field], added.get(field, ())),
+            removed=kinds.items(field, before[field], removed.get(field, ())),
         )
     return tuple(changes[f] for f in field_order(changes))
 
@@ -92,7 +83,7 @@ def diff_model(
     model: DesiredModel, desired: Mapping[str, Any], baseline: Mapping[str, Any]
 ) -> ModelDiff:
     """Changes from a baseline (live draft or last applied) to the desired model."""
-    changes = compare(_pricing_view(desired, baseline), desired, desired.keys())
+    changes = compare(kinds.view(desired, baseline), desired, desired.keys())
     return ModelDiff(changes, update_patch(model, baseline, {c.field for c in changes}))
 
 
@@ -113,9 +104,9 @@ def drift(
 def create_patch(model: DesiredModel) -> dict[str, Any]:
     """Every field the manifest sets, as written; empty strings and nulls are left out."""
     # On a new draft an empty string or null is what absence already means.
-    patch = {f: to_plain(v) for f, v in model.fields.items() if v is not None and v != ""}
-    if PRICING in patch:
-        patch[PRICING] = [_without_id(e) for e in patch[PRICING]]
+    patch = {
+        f: kinds.create_value(f, v) for f, v in model.fields.items() if v is not None and v != ""
+    }
     return {f: patch[f] for f in field_order(patch)}
 
 
@@ -123,84 +114,10 @@ def update_patch(
     model: DesiredModel, baseline: Mapping[str, Any], changed: Iterable[str]
 ) -> dict[str, Any]:
     """Only the changed fields, in the form the manifest uses (labels or ids as written)."""
-    patch: dict[str, Any] = {}
-    changed = set(changed)
-    for field in changed - {PRICING, "pricing_ids"}:
-        value = model.fields[field]
-        # Absent and null both mean "not given" on the wire; "" is what clears a string.
-        patch[field] = "" if value is None and field in STRING_FIELDS else to_plain(value)
-    if PRICING in changed or "pricing_ids" in changed:
-        patch.update(_pricing_patch(model, baseline))
+    patch = kinds.patch(set(changed), model, baseline)
     return {f: patch[f] for f in field_order(patch)}
-
-
-def display(field: str, value: Any) -> Any:
-    """A normalized value as plans show it: pricing entries without their ids."""
-    if field == PRICING and value is not None:
-        return [_without_id(e) for e in value]
-    return value
-
-
-def _pricing_patch(model: DesiredModel, baseline: Mapping[str, Any]) -> dict[str, Any]:
-    managed = set(model.fields) - model.ignore_changes
-    wanted_ids = list(model.fields.get("pricing_ids") or []) if "pricing_ids" in managed else []
-    if PRICING not in managed:
-        return {"pricing_ids": wanted_ids}
-    # Contract: pricing_ids replaces the kept set, then entries without id are created and
-    # merged in. So keep the live ids whose content is still wanted, create the rest.
-    available: dict[tuple[str, str, str, str], list[str]] = {}
-    for entry in baseline.get(PRICING) or []:
-        if entry.get("id") and entry["id"] not in wanted_ids:
-            available.setdefault(pricing_key(entry), []).append(entry["id"])
-    kept, new = set(wanted_ids), []
-    for entry in model.fields.get(PRICING) or []:
-        ids = available.get(pricing_key(entry))
-        if ids:
-            kept.add(ids.pop(0))
-        else:
-            new.append(_without_id(to_plain(entry)))
-    patch: dict[str, Any] = {"pricing_ids": sorted(kept)}
-    if new:
-        patch[PRICING] = new
-    return patch
-
-
-def _pricing_view(desired: Mapping[str, Any], baseline: Mapping[str, Any]) -> Mapping[str, Any]:
-    """When a manifest names kept entries by id and others by content, compare each part apart."""
-    if PRICING not in desired or "pricing_ids" not in desired:
-        return baseline
-    ids = set(desired["pricing_ids"] or ())
-    view = dict(baseline)
-    if PRICING in baseline:
-        view[PRICING] = [e for e in baseline[PRICING] or () if e.get("id") not in ids]
-    if "pricing_ids" in baseline:
-        view["pricing_ids"] = [i for i in baseline["pricing_ids"] or () if i in ids]
-    return view
 
 
 def _appeared(field: str, value: Any) -> FieldChange:
     items = tuple(display(field, value)) if field in LIST_FIELDS and value is not None else ()
     return FieldChange(field=field, before=None, after=display(field, value), added=items)
-
-
-def _items(field: str, side: Any, items: Iterable[Any]) -> tuple[Any, ...]:
-    """Comparable items mapped back to how one side spells them, in that side's order."""
-    wanted = set(items)
-    if not wanted or field not in LIST_FIELDS or side is None:
-        return ()
-    if field in LABEL_LIST_FIELDS:
-        return tuple(v for v in side if label_key(v) in wanted)
-    if field == PRICING:
-        seen: Counter[tuple[str, str, str, str]] = Counter()
-        out = []
-        for entry in side:
-            key = pricing_key(entry)
-            if (*key, seen[key]) in wanted:
-                out.append(_without_id(entry))
-            seen[key] += 1
-        return tuple(out)
-    return tuple(v for v in side if v in wanted)
-
-
-def _without_id(entry: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in entry.items() if k != "id"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.catalog.wire import FLAG_BOOLEANS, DraftFormState
-from reconciler.planning.normalize import normalize_amount
+from reconciler.planning.fields import normalize_amount
 
 _TEXT = ("name", "description", "value", "provider")
 _LABEL_LISTS = (
