@@ -4,38 +4,34 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 from rich.console import Console
 
 from reconciler.apply.applier import Applier, idempotency_key
 from reconciler.apply.state import StateStore
-from reconciler.catalog.client import CatalogClient, ClientSettings
-from reconciler.catalog.wire import PatchModelDraftApiRequest
 from reconciler.cli.progress import Progress, ProgressMode
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.normalize import normalize_live
 from reconciler.planning.planner import build_plan
 from reconciler.server import create_app
+from tests.fake_catalog import ForwardingCatalog
 
 
 def _now() -> str:
     return "2026-11-25T00:00:00+00:00"
 
 
-class InterferingClient(CatalogClient):
+class InterferingCatalog(ForwardingCatalog):
     """Someone else changes the draft between our soft patch and our ack, ``times`` times."""
 
-    def __init__(self, *args, times: int, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, app, *, times: int) -> None:
+        super().__init__(app)
         self.times = times
 
     async def ack(self, idempotency_key, *, accept, draft_id=None):
         if accept and self.times > 0 and draft_id is not None:
             self.times -= 1
-            await self.send(
-                PatchModelDraftApiRequest(draft_id=draft_id, description=f"edit {self.times}")
-            )
+            await self.edit(draft_id, description=f"edit {self.times}")
         return await super().ack(idempotency_key, accept=accept, draft_id=draft_id)
 
 
@@ -44,9 +40,8 @@ def app(tmp_path):
     return create_app(tmp_path / "catalog.sqlite3")
 
 
-def _client(app, cls=CatalogClient, **kwargs) -> CatalogClient:
-    settings = ClientSettings(base_url="http://catalog.test")
-    return cls(settings, transport=httpx.ASGITransport(app=app), **kwargs)
+def _client(app, cls=ForwardingCatalog, **kwargs) -> ForwardingCatalog:
+    return cls(app, **kwargs)
 
 
 def _progress() -> Progress:
@@ -74,7 +69,7 @@ async def test_stale_proposal_is_rejected_and_the_model_replanned_once(app, tmp_
     async with _client(app) as client:
         await _apply(client, store, [MODEL])
     changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o (2024-11)"})
-    async with _client(app, InterferingClient, times=1) as client:
+    async with _client(app, InterferingCatalog, times=1) as client:
         _, result = await _apply(client, store, [changed])
         (outcome,) = result.outcomes
         assert outcome.status == "applied", outcome.message
@@ -92,7 +87,7 @@ async def test_a_second_conflict_is_reported_and_nothing_stays_pending(app, tmp_
     async with _client(app) as client:
         await _apply(client, store, [MODEL])
     changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o v3"})
-    async with _client(app, InterferingClient, times=2) as client:
+    async with _client(app, InterferingCatalog, times=2) as client:
         _, result = await _apply(client, store, [changed])
         (outcome,) = result.outcomes
         assert outcome.status == "failed"
@@ -138,11 +133,11 @@ class Crash(BaseException):
     """The process dies: raised after a request reached the catalog, before its answer is used."""
 
 
-class CrashingClient(CatalogClient):
+class CrashingCatalog(ForwardingCatalog):
     """The catalog commits the ``crash_on`` operation, then the process dies before using it."""
 
-    def __init__(self, *args, crash_on: str, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, app, *, crash_on: str) -> None:
+        super().__init__(app)
         self.crash_on = crash_on
 
     async def soft_patch(self, fields, *, idempotency_key, draft_id=None):
@@ -161,7 +156,7 @@ class CrashingClient(CatalogClient):
 
 
 async def _crash_applying(app, store, desired, *, crash_on, prune=False):
-    async with _client(app, CrashingClient, crash_on=crash_on) as client:
+    async with _client(app, CrashingCatalog, crash_on=crash_on) as client:
         doc = store.load()
         live = {k: await client.read(r.draft_id) for k, r in doc.models.items()}
         plan = build_plan(desired, doc.models, live, prune=prune)
@@ -241,7 +236,7 @@ async def test_a_create_accepted_before_a_crash_is_not_made_twice_after_its_key_
     assert _live_drafts(tmp_path / "catalog.sqlite3") == [draft_id]
 
 
-class TerseClient(CatalogClient):
+class TerseCatalog(ForwardingCatalog):
     """A catalog that answers an accept without ``form_state``, which the contract allows."""
 
     async def ack(self, idempotency_key, *, accept, draft_id=None):
@@ -252,7 +247,7 @@ class TerseClient(CatalogClient):
 async def test_an_accept_answered_without_form_state_keeps_the_model_and_checks_it(app, tmp_path):
     store = StateStore(tmp_path / "state.json")
     changed = DesiredModel(key="gpt-4o", fields={**MODEL.fields, "name": "GPT-4o (renamed)"})
-    async with _client(app, TerseClient) as client:
+    async with _client(app, TerseCatalog) as client:
         for desired in (MODEL, changed):
             _, result = await _apply(client, store, [desired])
             (outcome,) = result.outcomes

@@ -6,9 +6,8 @@ import asyncio
 from collections.abc import Iterable, Mapping
 
 from reconciler.apply.state import ModelRecord
-from reconciler.catalog.client import CatalogClient
+from reconciler.catalog.interface import DraftReader, Progress
 from reconciler.catalog.wire import DraftFormState
-from reconciler.cli.progress import Progress
 from reconciler.errors import AuthError, CatalogError, NotFoundError, RateLimitedError
 from reconciler.manifests.model import DesiredModel
 
@@ -34,7 +33,7 @@ def drafts_to_read(
 
 
 async def read_drafts(
-    client: CatalogClient,
+    client: DraftReader,
     drafts: Mapping[str, str],
     *,
     parallelism: int,

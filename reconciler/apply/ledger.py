@@ -1,0 +1,82 @@
+"""The applier's writes to the state: journal a proposal, forget it, record its outcome.
+
+Each call returns once its change is on disk. Writes are group-committed: many
+coroutines change the document, and one write covers every change made before it
+started, so a thousand concurrent proposals do not mean a thousand full rewrites.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+
+from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, StateStore
+from reconciler.catalog.wire import DraftFormState
+from reconciler.manifests.model import DesiredModel
+from reconciler.planning.normalize import managed_fields, normalize_live
+
+
+class Ledger:
+    """Durable bookkeeping of one apply run over its state document."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        doc: StateDocument,
+        desired: Mapping[str, DesiredModel],
+        now: Callable[[], str],
+    ) -> None:
+        self.doc = doc
+        self._store = store
+        self._desired = desired
+        self._now = now
+        # Every change to the document bumps ``_version``; ``_written`` is the last on disk.
+        self._write_lock = asyncio.Lock()
+        self._version = 0
+        self._written = 0
+
+    def entry(self, key: str) -> JournalEntry | None:
+        """The journalled proposal of model ``key``, if any."""
+        return self.doc.journal.get(key)
+
+    async def journal(self, entry: JournalEntry) -> None:
+        """Record ``entry`` (write-ahead) before its soft patch is sent."""
+        await self._commit(lambda doc: doc.journal.__setitem__(entry.model_key, entry))
+
+    async def forget(self, key: str) -> None:
+        """Drop model ``key``'s proposal from the journal: it was decided against."""
+        await self._commit(lambda doc: doc.journal.pop(key, None))
+
+    async def complete(
+        self, key: str, action: str, draft_id: str, live: DraftFormState | None
+    ) -> None:
+        """Record the change as done: the live draft becomes the model's record."""
+        model = self._desired.get(key)
+
+        def record(doc: StateDocument) -> None:
+            doc.journal.pop(key, None)
+            if action == "deactivate" or live is None:
+                doc.models.pop(key, None)
+                return
+            fields = managed_fields(model) if model is not None else ()
+            doc.models[key] = ModelRecord(
+                draft_id=draft_id,
+                last_applied=normalize_live(live, fields),
+                applied_at=self._now(),
+            )
+
+        await self._commit(record)
+
+    async def _commit(self, mutate: Callable[[StateDocument], None]) -> None:
+        """Change the state and return once the change is on disk."""
+        mutate(self.doc)
+        self._version += 1
+        wanted = self._version
+        async with self._write_lock:
+            if self._written >= wanted:
+                return  # a write that started after our change has covered it
+            version = self._version
+            # Rendered on the event loop, so no other coroutine changes it meanwhile.
+            text = self._store.render(self.doc)
+            await asyncio.to_thread(self._store.write, text)
+            self._written = version

@@ -1,0 +1,40 @@
+"""What an apply reports: each model's outcome, and the whole result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Status = Literal["applied", "failed", "not_converged", "settled", "discarded"]
+
+
+@dataclass(frozen=True)
+class ModelOutcome:
+    """How one model's change ended."""
+
+    key: str
+    action: str
+    status: Status
+    message: str
+    draft_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the change is done and the live draft matches the manifest."""
+        return self.status in ("applied", "settled", "discarded")
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """Every model's outcome, in key order."""
+
+    outcomes: tuple[ModelOutcome, ...]
+
+    @property
+    def failed(self) -> tuple[ModelOutcome, ...]:
+        """The outcomes that need a person's attention."""
+        return tuple(o for o in self.outcomes if not o.ok)
+
+    def count(self, action: str) -> int:
+        """How many models of ``action`` were applied successfully."""
+        return sum(1 for o in self.outcomes if o.ok and o.action == action)
