@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.errors import LockError, StateError
 
 STATE_FORMAT_VERSION = 1
@@ -94,6 +95,11 @@ class StateStore:
             return StateDocument(lineage=str(uuid.uuid4()))
         except OSError as exc:
             raise StateError(f"cannot read the state file {self.path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise StateError(
+                f"{self.path}: the state file is not UTF-8 text (byte "
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); restore it from git"
+            ) from None
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -108,11 +114,15 @@ class StateStore:
                 f"(this reconciler reads version {STATE_FORMAT_VERSION})"
             )
         try:
-            return StateDocument.model_validate(raw)
+            doc = StateDocument.model_validate(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise StateError(f"{self.path}: invalid state at {where}: {first['msg']}") from None
+        problem = _last_applied_problem(doc)
+        if problem is not None:
+            raise StateError(f"{self.path}: invalid state at {problem}; restore it from git")
+        return doc
 
     def save(self, doc: StateDocument) -> None:
         """Write ``doc`` with its serial advanced: temporary file, fsync, rename, fsync dir."""
@@ -204,3 +214,28 @@ class StateStore:
         except (OSError, ValueError, KeyError, TypeError):
             who = ""
         return f"the state {self.path} is locked{who}; waited {timeout:g}s. Wait for it to finish"
+
+
+# What each model field of ``last_applied`` may hold: its wire type (a hand edit that breaks
+# one would otherwise surface later as an internal error deep in the planner).
+_FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(PatchModelDraftApiRequest.model_fields[name].annotation)
+    for name in MODEL_FIELDS
+}
+
+
+def _last_applied_problem(doc: StateDocument) -> str | None:
+    """``models.KEY.last_applied.FIELD...: message`` for the first malformed value, if any."""
+    for key, record in doc.models.items():
+        for name, value in record.last_applied.items():
+            where = f"models.{key}.last_applied.{name}"
+            adapter = _FIELD_TYPES.get(name)
+            if adapter is None:
+                return f"{where}: not a model field"
+            try:
+                adapter.validate_python(value, strict=True)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+                return f"{where}{inner}: {first['msg']}"
+    return None

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from reconciler.apply.state import StateDocument
 from reconciler.catalog.client import CatalogClient
-from reconciler.catalog.refresh import drafts_to_read, read_drafts
+from reconciler.catalog.refresh import drafts_to_read, prove_catalog, read_drafts
 from reconciler.cli.common import Settings, warn
 from reconciler.errors import UsageError
 from reconciler.manifests.loader import load_manifests
@@ -70,6 +70,9 @@ async def make_plan(
     if request.refresh:
         assert client is not None, "a refresh needs a catalog client"
         drafts = drafts_to_read(desired, doc.models, request.targets)
+        if not drafts:
+            # Reads prove the catalog answers and takes the token; with none, ask once.
+            await prove_catalog(client)
         with settings.progress("Refreshing", len(drafts), lines=False) as progress:
             live = await read_drafts(
                 client, drafts, parallelism=settings.parallelism, progress=progress

@@ -68,6 +68,14 @@ async def import_(
                 f"model {key} is already in the state as draft {existing.draft_id}; "
                 f"run `reconciler state rm {key}` first to import another draft"
             )
+        holder = next((k for k, r in doc.models.items() if r.draft_id == draft_id), None)
+        if holder is not None and holder != key:
+            # Two keys on one draft would undo each other's changes on every apply, and
+            # pruning one would deactivate the other's live draft.
+            raise StateError(
+                f"draft {draft_id} is already in the state as model {holder}; nothing was "
+                f"imported. Run `reconciler state rm {holder}` first to manage it as {key}"
+            )
         async with settings.open_client() as client:
             try:
                 live = await client.read(draft_id)
