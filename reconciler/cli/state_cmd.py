@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -58,7 +59,7 @@ async def import_(
         raise UsageError(f"KEY is the model's metadata.key: {problem}")
     model = _manifest_model(key, manifest_paths)
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="import"):
+    with store.lock(settings.lock_timeout, operation="import", notify=settings.note):
         doc = store.load()
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first import binds the state to its catalog
@@ -143,7 +144,8 @@ def show(key: str, state_path: Path) -> None:
 def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
     """Forget models KEYS; their drafts in the catalog are left as they are."""
     store = StateStore(state_path)
-    with store.lock(lock_timeout, operation="state rm"):
+    notify = functools.partial(click.echo, err=True)
+    with store.lock(lock_timeout, operation="state rm", notify=notify):
         doc = store.load()
         missing = sorted(set(keys) - set(doc.models))
         if missing:
