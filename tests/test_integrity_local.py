@@ -151,7 +151,8 @@ def _hold_lock(state: Path, operation: str = "apply") -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None and process.stdout.readline() == "held\n"
+    assert process.stdout is not None
+    assert process.stdout.readline() == "held\n"
     return process
 
 
@@ -166,9 +167,9 @@ def test_deleting_the_lock_file_while_it_is_held_does_not_let_a_second_writer_in
     try:
         (tmp_path / "reconciler.state.json.lock").unlink()
         time.sleep(0.3)  # the holder's guard puts its lock file back within a tick
-        with pytest.raises(LockError, match=r"locked by apply \(pid"):
-            with StateStore(state).lock(0.5, operation="second"):
-                pass
+        second = StateStore(state).lock(0.5, operation="second")
+        with pytest.raises(LockError, match=r"locked by apply \(pid"), second:
+            pass
     finally:
         _release(holder)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import time
 
 from tests.e2e.conftest import Workspace
-from tests.e2e.test_apply import CLAUDE, GPT, MISTRAL
+from tests.e2e.test_apply import CLAUDE, GPT, MISTRAL, assert_converged
 
 
 def test_import_refuses_a_draft_another_key_already_manages(workspace):
@@ -146,3 +148,69 @@ def test_drift_is_clean_once_the_model_without_manifest_is_pruned(workspace):
     assert workspace.cli(["apply", "--auto-approve", "--prune"]).exit_code == 0
     result = workspace.cli(["drift"])
     assert result.exit_code == 0, result.output
+
+
+def _wait_for(predicate, seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def _lock_holder(ws: Workspace) -> dict:
+    try:
+        return json.loads((ws.root / "reconciler.state.json.lock").read_text() or "{}")
+    except FileNotFoundError:
+        return {}
+
+
+def _slow_apply(ws: Workspace) -> subprocess.Popen[str]:
+    """An apply of many models against a slow catalog, started as its own process."""
+    models = [
+        {"key": f"model-{n:02d}", "spec": {"name": f"Model {n}", "provider": "Meta"}}
+        for n in range(10)
+    ]
+    ws.write_models(*models)
+    ws.catalog.faults.latency = 0.2
+    process = ws.spawn(["apply", "--auto-approve", "--parallelism", "1"])
+    _wait_for(lambda: _lock_holder(ws).get("operation") == "apply")
+    _wait_for(lambda: ws.state_path.exists() and ws.state()["journal"] != {})
+    return process
+
+
+def test_plan_during_an_apply_says_an_apply_is_running_not_interrupted(workspace):
+    process = _slow_apply(workspace)
+    try:
+        result = workspace.cli(["plan", "--refresh=false"])
+    finally:
+        process.wait(60)
+    assert f"an apply is running (pid {process.pid}" in result.stderr
+    assert "interrupted" not in result.stderr
+    assert process.returncode == 0
+
+
+def test_deleting_the_lock_file_during_an_apply_does_not_let_a_second_one_in(workspace):
+    process = _slow_apply(workspace)
+    try:
+        (workspace.root / "reconciler.state.json.lock").unlink()
+        second = workspace.spawn(["apply", "--auto-approve", "--lock-timeout", "0.5"])
+        _, err = second.communicate(timeout=60)
+        # The first apply still runs: the second was refused while it held the lock.
+        assert process.poll() is None
+    finally:
+        process.wait(60)
+    assert second.returncode == 1
+    assert "locked by apply" in err
+    assert process.returncode == 0
+    workspace.catalog.faults.latency = 0
+    assert_converged(workspace, 10)
+
+
+def test_apply_without_a_terminal_says_to_use_auto_approve(workspace):
+    workspace.write_models(GPT)
+    process = workspace.spawn(["apply"])
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "no terminal" in err
+    assert "--auto-approve" in err
+    assert workspace.catalog.faults.writes == 0
