@@ -277,7 +277,8 @@ class StateStore:
             return ""
 
     def _held_message(self, timeout: float) -> str:
-        return f"the state {self.path} is locked{self._holder_words()}; waited {timeout:g}s. Wait for it to finish"
+        who = self._holder_words()
+        return f"the state {self.path} is locked{who}; waited {timeout:g}s. Wait for it to finish"
 
 
 def _stamp(fd: int, info: bytes) -> None:
