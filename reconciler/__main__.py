@@ -1,5 +1,31 @@
-"""``python -m reconciler``."""
+"""``python -m reconciler`` and the ``reconciler`` command's entry point.
 
-from reconciler.cli import main
+Importing the command line takes a moment (pydantic, httpx, rich); an interrupt in
+that moment would otherwise print a Python traceback, which the README promises
+never to show. Until the command runs, SIGINT exits quietly with 130; the command
+restores Python's own handler (``reconciler.cli``), under which asyncio and the
+command's own interrupt handling work as usual.
+"""
 
-main()
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+
+def _interrupted_at_start(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("Interrupted.\n")
+    raise SystemExit(130)
+
+
+def entry() -> None:
+    """Run the command line, quiet on an interrupt while it starts."""
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+    from reconciler.cli import main
+
+    main()
+
+
+if __name__ == "__main__":
+    entry()

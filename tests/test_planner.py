@@ -4,7 +4,7 @@ from plan_builders import desired, live, price, record
 from reconciler.apply.state import ModelRecord
 from reconciler.errors import PlanError
 from reconciler.planning.normalize import desired_digest, live_fingerprint
-from reconciler.planning.plan import FieldChange
+from reconciler.planning.plan import FieldChange, WithoutManifest
 from reconciler.planning.planner import build_plan
 from reconciler.render.remedies import describe, plan_warnings
 
@@ -119,14 +119,33 @@ def test_a_recorded_draft_that_is_gone_is_created_anew_with_a_warning():
     assert "draft d-gone in the state no longer exists" in change.warnings[0]
 
 
-def test_a_model_without_manifest_is_only_warned_about_without_prune():
+def test_an_active_model_without_manifest_is_listed_apart_without_prune():
     plan = build_plan([], {"old": ModelRecord(draft_id="d-9")}, {"old": live("d-9", active=True)})
     assert plan.changes == ()
-    assert plan.unmanaged == ("old",)
+    assert plan.without_manifest == (WithoutManifest(key="old", draft_id="d-9"),)
+    assert plan.unmanaged == ()
+    assert plan_warnings(plan) == ()
+    assert not plan.has_changes
+
+
+def test_an_inactive_or_unread_model_without_manifest_is_only_warned_about():
+    records = {"old": ModelRecord(draft_id="d-9"), "older": ModelRecord(draft_id="d-8")}
+    plan = build_plan([], records, {"old": live("d-9", active=False)})
+    assert plan.without_manifest == ()
+    assert plan.unmanaged == ("old", "older")
     assert plan_warnings(plan) == (
         "model old is in the state but has no manifest; run with --prune to deactivate it",
+        "model older is in the state but has no manifest; run with --prune to deactivate it",
     )
-    assert not plan.has_changes
+
+
+def test_models_whose_drafts_are_gone_are_listed_and_counted_as_recreations():
+    kept, gone = desired("kept", name="K"), desired("gone", name="G")
+    records = {"kept": ModelRecord(draft_id="d-1"), "gone": ModelRecord(draft_id="d-2")}
+    plan = build_plan([kept, gone], records, {"kept": live("d-1", name="K"), "gone": None})
+    assert plan.missing_from_catalog == ("gone",)
+    assert plan.summary.recreate == 1
+    assert plan.missing_line.startswith("1 model recorded in the state is missing from the catalog")
 
 
 def test_prune_deactivates_a_model_without_manifest():

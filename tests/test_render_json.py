@@ -17,6 +17,7 @@ def test_the_document_is_versioned_and_summarized():
         "update": 1,
         "deactivate": 1,
         "noop": 1,
+        "recreate": 0,
         "managed_models": 4,
         "has_changes": True,
         "line": "Plan: 1 to adopt, 1 to create, 1 to update, 1 to deactivate.",
@@ -28,6 +29,8 @@ def test_the_document_is_versioned_and_summarized():
         "summary",
         "changes",
         "drift",
+        "missing_from_catalog",
+        "without_manifest",
         "warnings",
     ]
 
@@ -116,12 +119,15 @@ def test_an_empty_plan_is_a_valid_document():
             "update": 0,
             "deactivate": 0,
             "noop": 0,
+            "recreate": 0,
             "managed_models": 0,
             "has_changes": False,
             "line": "No changes. The catalog matches the manifests.",
         },
         "changes": [],
         "drift": [],
+        "missing_from_catalog": [],
+        "without_manifest": [],
         "warnings": [],
     }
 

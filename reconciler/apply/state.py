@@ -12,15 +12,17 @@ import json
 import os
 import socket
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.errors import LockError, StateError
 
 STATE_FORMAT_VERSION = 1
@@ -94,6 +96,11 @@ class StateStore:
             return StateDocument(lineage=str(uuid.uuid4()))
         except OSError as exc:
             raise StateError(f"cannot read the state file {self.path}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise StateError(
+                f"{self.path}: the state file is not UTF-8 text (byte "
+                f"0x{exc.object[exc.start]:02x} at offset {exc.start}); restore it from git"
+            ) from None
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -108,11 +115,15 @@ class StateStore:
                 f"(this reconciler reads version {STATE_FORMAT_VERSION})"
             )
         try:
-            return StateDocument.model_validate(raw)
+            doc = StateDocument.model_validate(raw)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise StateError(f"{self.path}: invalid state at {where}: {first['msg']}") from None
+        problem = _last_applied_problem(doc)
+        if problem is not None:
+            raise StateError(f"{self.path}: invalid state at {problem}; restore it from git")
+        return doc
 
     def save(self, doc: StateDocument) -> None:
         """Write ``doc`` with its serial advanced: temporary file, fsync, rename, fsync dir."""
@@ -162,45 +173,203 @@ class StateStore:
             os.close(dir_fd)
 
     @contextlib.contextmanager
-    def lock(self, timeout: float, *, operation: str) -> Iterator[None]:
-        """Hold the state lock for a writing command, waiting up to ``timeout`` seconds."""
+    def lock(
+        self,
+        timeout: float,
+        *,
+        operation: str,
+        notify: Callable[[str], None] | None = None,
+    ) -> Iterator[None]:
+        """Hold the state lock for a writing command, waiting up to ``timeout`` seconds.
+
+        ``notify`` is told once when the lock is busy (who holds it, how long we wait),
+        and if the lock file is taken from under us.
+        """
         self.lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            deadline = time.monotonic() + max(timeout, 0.0)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockError(
-                            self._held_message(timeout), remedy="raise_lock_timeout"
-                        ) from None
-                    time.sleep(0.05)
-            info = {
+        fd = self._acquire(timeout, notify)
+        info = json.dumps(
+            {
                 "operation": operation,
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
                 "since": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode(), 0)
+        ).encode()
+        _stamp(fd, info)
+        guard = _LockGuard(self.lock_path, fd, info, notify)
+        guard.start()
+        try:
+            yield
+        finally:
+            for held in guard.stop():
+                with contextlib.suppress(OSError):
+                    os.ftruncate(held, 0)
+                    fcntl.flock(held, fcntl.LOCK_UN)
+                os.close(held)
+
+    def _acquire(self, timeout: float, notify: Callable[[str], None] | None) -> int:
+        """A descriptor of the lock file, flocked, and still the file at the lock's path.
+
+        The file locked may have been deleted or replaced between our open and our flock
+        (by a holder's cleanup, or by hand): a lock on it would exclude no one, so the file
+        at the path is opened and locked again.
+        """
+        deadline = time.monotonic() + max(timeout, 0.0)
+        told = False
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                yield
-            finally:
-                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() >= deadline:
+                    raise LockError(
+                        self._held_message(timeout), remedy="raise_lock_timeout"
+                    ) from None
+                if notify is not None and not told:
+                    told = True
+                    notify(
+                        f"The state {self.path} is locked{self._holder_words()}; "
+                        f"waiting up to {timeout:g}s for it (--lock-timeout)…"
+                    )
+                time.sleep(0.05)
+                continue
+            except BaseException:
+                os.close(fd)
+                raise
+            if _is_at(fd, self.lock_path):
+                return fd
+            os.close(fd)
+
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the lock, when another process does (its recorded info), else None."""
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            try:
+                info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+            except (OSError, ValueError):
+                info = None
+            info = info if isinstance(info, dict) else {}
+            if info.get("pid") == os.getpid() and info.get("host") == socket.gethostname():
+                return None  # our own lock, taken by this very run
+            return info
         finally:
             os.close(fd)
 
-    def _held_message(self, timeout: float) -> str:
+    def _holder_words(self) -> str:
         try:
             holder = json.loads(self.lock_path.read_text(encoding="utf-8"))
-            who = (
+            return (
                 f" by {holder['operation']} (pid {holder['pid']} on {holder['host']}, "
                 f"since {holder['since']})"
             )
         except (OSError, ValueError, KeyError, TypeError):
-            who = ""
+            return ""
+
+    def _held_message(self, timeout: float) -> str:
+        who = self._holder_words()
         return f"the state {self.path} is locked{who}; waited {timeout:g}s. Wait for it to finish"
+
+
+def _stamp(fd: int, info: bytes) -> None:
+    """Write the holder's info into the lock file (read by whoever waits for it)."""
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, info, 0)
+
+
+def _is_at(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is the file now at ``path`` (same device and inode)."""
+    try:
+        there = os.stat(path)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
+
+
+class _LockGuard:
+    """Keeps a locked file at the lock's path for as long as the lock is held.
+
+    A lock file deleted (or replaced) while we hold it would let the next writer create
+    a fresh one and lock that: two applies at once, and duplicate drafts. The guard
+    notices within a tick and puts a file we hold back at the path; the newcomer then
+    finds it locked and waits.
+    """
+
+    _TICK = 0.05
+
+    def __init__(
+        self, path: Path, fd: int, info: bytes, notify: Callable[[str], None] | None
+    ) -> None:
+        self._path, self._info, self._notify = path, info, notify
+        self._held = [fd]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="state-lock-guard", daemon=True)
+        self._warned = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> list[int]:
+        """Stop watching; the descriptors held, for the caller to release."""
+        self._stop.set()
+        self._thread.join()
+        return self._held
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._TICK):
+            with contextlib.suppress(OSError):
+                self._check()
+
+    def _check(self) -> None:
+        if any(_is_at(fd, self._path) for fd in self._held):
+            return
+        fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if not self._warned and self._notify is not None:
+                self._warned = True
+                self._notify(
+                    f"Warning: the lock file {self._path} was deleted while this run held it, "
+                    "and another process has locked a new one: two writers may be at work"
+                )
+            return
+        _stamp(fd, self._info)
+        self._held.append(fd)
+
+
+# What each model field of ``last_applied`` may hold: its wire type (a hand edit that breaks
+# one would otherwise surface later as an internal error deep in the planner).
+_FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
+    name: TypeAdapter(PatchModelDraftApiRequest.model_fields[name].annotation)
+    for name in MODEL_FIELDS
+}
+
+
+def _last_applied_problem(doc: StateDocument) -> str | None:
+    """``models.KEY.last_applied.FIELD...: message`` for the first malformed value, if any."""
+    for key, record in doc.models.items():
+        for name, value in record.last_applied.items():
+            where = f"models.{key}.last_applied.{name}"
+            adapter = _FIELD_TYPES.get(name)
+            if adapter is None:
+                return f"{where}: not a model field"
+            try:
+                adapter.validate_python(value, strict=True)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+                return f"{where}{inner}: {first['msg']}"
+    return None

@@ -96,6 +96,15 @@ class ClientSettings:
                 f"The catalog endpoint {shown!r} is not an http:// or https:// URL",
                 remedy="check_endpoint",
             )
+        if url.path.rstrip("/").endswith("/" + ENDPOINT_PATH):
+            # The client adds the API's path itself; with it in the base URL every request
+            # would go to .../model/draft/model/draft and answer 404.
+            base = str(url.copy_with(path=url.path.rstrip("/")[: -len(ENDPOINT_PATH)], query=None))
+            raise UsageError(
+                f"The catalog endpoint {base + ENDPOINT_PATH!r} ends in /{ENDPOINT_PATH}, the "
+                f"path reconciler adds itself: drop the path and use {base.rstrip('/')!r} "
+                "(--endpoint / CATALOG_ENDPOINT)."
+            )
         if self.timeout <= 0:
             raise UsageError("The catalog timeout must be a positive number of seconds.")
         if self.parallelism < 1:

@@ -66,6 +66,31 @@ async def read_drafts(
     return {key: task.result() for key, task in tasks.items()}
 
 
+# A draft id no catalog can have: drafts are random (version 4) UUIDs, and this is the nil
+# UUID, which no version 4 UUID equals. Shaped like an id so that a catalog that checks the
+# shape still answers "not found" rather than "malformed".
+PROBE_DRAFT_ID = "00000000-0000-0000-0000-000000000000"
+
+
+async def prove_catalog(client: DraftReader) -> None:
+    """Prove the catalog answers and takes the token, or raise a ``CatalogError`` saying why.
+
+    A plan with nothing to read would otherwise never contact the catalog, and a mistyped
+    endpoint or a wrong token would pass as "Plan: 37 to create". A real catalog answers
+    the read of a draft it cannot have with a 404 that echoes the id; the client already
+    turns a 401, a connection failure and a 404 that does not echo the id (no catalog API
+    at that URL) into errors that say so.
+    """
+    try:
+        await client.read(PROBE_DRAFT_ID)
+    except NotFoundError:
+        return
+    except CatalogError as exc:
+        # The probe's id is ours, not a draft of the user's: it would only mislead.
+        exc.model_key = exc.draft_id = None
+        raise
+
+
 def _about_this_draft(error: CatalogError) -> bool:
     """Whether ``error`` concerns the draft read, not the catalog as a whole.
 

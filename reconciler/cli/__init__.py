@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 from typing import Any
 
 import click
@@ -35,6 +37,10 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> object:
         try:
+            if threading.current_thread() is threading.main_thread():
+                # The entry point exits quietly on SIGINT while starting; from here on,
+                # KeyboardInterrupt (below, and asyncio's own handling) takes over.
+                signal.signal(signal.SIGINT, signal.default_int_handler)
             return super().invoke(ctx)
         except click.UsageError as exc:
             raise _as_error(exc) from None

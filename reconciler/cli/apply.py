@@ -12,7 +12,7 @@ from rich.console import Console
 from reconciler.apply.applier import Applier, ApplyResult
 from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.client import CatalogClient
-from reconciler.catalog.refresh import drafts_to_read, read_drafts
+from reconciler.catalog.refresh import drafts_to_read, prove_catalog, read_drafts
 from reconciler.cli.common import (
     FORMATS,
     Settings,
@@ -59,6 +59,14 @@ from reconciler.render.formats import RenderOptions, render_outcomes, render_pla
     help="Refuse (unless --force) to deactivate more than this share of the managed models.",
 )
 @click.option(
+    "--max-recreate-share",
+    type=click.FloatRange(0, 1),
+    default=SafetyLimits.max_recreate_share,
+    show_default=True,
+    help="Refuse (unless --force) to create anew more than this share of the managed models "
+    "(models in the state whose draft the catalog no longer has).",
+)
+@click.option(
     "--safety-min-models",
     type=click.IntRange(0),
     default=SafetyLimits.min_models,
@@ -86,6 +94,7 @@ async def apply(
     max_update_share: float,
     max_deactivate_share: float,
     safety_min_models: int,
+    max_recreate_share: float,
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
@@ -94,13 +103,21 @@ async def apply(
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
     desired = load_desired(paths)
-    limits = SafetyLimits(max_update_share, max_deactivate_share, safety_min_models)
+    limits = SafetyLimits(
+        max_update_share=max_update_share,
+        max_deactivate_share=max_deactivate_share,
+        min_models=safety_min_models,
+        max_recreate_share=max_recreate_share,
+    )
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="apply"):
+    with store.lock(settings.lock_timeout, operation="apply", notify=settings.note):
         doc = store.load()
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first apply binds the state to its catalog
         async with settings.open_client() as client:
+            # Before anything is written (settling included): the catalog answers, the
+            # token is accepted, even when the plan has nothing to read.
+            await prove_catalog(client)
             applier = Applier(
                 client,
                 store,

@@ -50,6 +50,10 @@ class Settings:
         """The console for progress, notes and warnings: stderr, never stdout."""
         return Console(stderr=True, no_color=not self.color, highlight=False, soft_wrap=True)
 
+    def note(self, message: str) -> None:
+        """A note on stderr, as written (no markup)."""
+        self.err.print(message, markup=False, highlight=False)
+
     def open_client(self) -> CatalogClient:
         """A client for the configured endpoint, or for the embedded catalog."""
         return open_catalog(

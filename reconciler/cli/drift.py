@@ -41,5 +41,5 @@ async def drift(
         actions_heading="To match the manifests, `reconciler apply` would:",
     )
     emit(render_plan(plan, fmt, options))
-    if plan.has_changes or plan.drift or doc.journal:
+    if plan.has_changes or plan.drift or plan.without_manifest or doc.journal:
         sys.exit(EXIT_DRIFT)

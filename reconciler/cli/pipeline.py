@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from reconciler.apply.state import StateDocument
+from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.client import CatalogClient
-from reconciler.catalog.refresh import drafts_to_read, read_drafts
+from reconciler.catalog.refresh import drafts_to_read, prove_catalog, read_drafts
 from reconciler.cli.common import Settings, warn
 from reconciler.errors import UsageError
 from reconciler.manifests.loader import load_manifests
@@ -60,7 +60,15 @@ async def make_plan(
     err: Console,
 ) -> Plan:
     """Refresh the managed drafts (unless asked not to) and plan against them."""
-    if doc.journal:
+    holder = StateStore(settings.state_path).holder()
+    if holder is not None:
+        # Its proposals are in flight, not left behind: say so, not "interrupted".
+        warn(
+            err,
+            f"{_running(holder)} and holds the state lock: this plan may be out of date "
+            "once it finishes",
+        )
+    elif doc.journal:
         keys = ", ".join(sorted(doc.journal))
         warn(
             err,
@@ -70,6 +78,9 @@ async def make_plan(
     if request.refresh:
         assert client is not None, "a refresh needs a catalog client"
         drafts = drafts_to_read(desired, doc.models, request.targets)
+        if not drafts:
+            # Reads prove the catalog answers and takes the token; with none, ask once.
+            await prove_catalog(client)
         with settings.progress("Refreshing", len(drafts), lines=False) as progress:
             live = await read_drafts(
                 client, drafts, parallelism=settings.parallelism, progress=progress
@@ -84,3 +95,15 @@ async def make_plan(
     )
     # Warnings are part of the plan: every renderer shows them.
     return plan
+
+
+def _running(holder: dict[str, object]) -> str:
+    """``an apply is running (pid 12, on host, since ...)`` from the lock's recorded holder."""
+    operation = holder.get("operation") or "another reconciler command"
+    article = "an" if str(operation)[:1] in "aeiou" else "a"
+    details = ", ".join(
+        f"{label}{holder[field]}"
+        for field, label in (("pid", "pid "), ("host", "on "), ("since", "since "))
+        if holder.get(field)
+    )
+    return f"{article} {operation} is running" + (f" ({details})" if details else "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -58,7 +59,7 @@ async def import_(
         raise UsageError(f"KEY is the model's metadata.key: {problem}")
     model = _manifest_model(key, manifest_paths)
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="import"):
+    with store.lock(settings.lock_timeout, operation="import", notify=settings.note):
         doc = store.load()
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first import binds the state to its catalog
@@ -67,6 +68,14 @@ async def import_(
             raise StateError(
                 f"model {key} is already in the state as draft {existing.draft_id}; "
                 f"run `reconciler state rm {key}` first to import another draft"
+            )
+        holder = next((k for k, r in doc.models.items() if r.draft_id == draft_id), None)
+        if holder is not None and holder != key:
+            # Two keys on one draft would undo each other's changes on every apply, and
+            # pruning one would deactivate the other's live draft.
+            raise StateError(
+                f"draft {draft_id} is already in the state as model {holder}; nothing was "
+                f"imported. Run `reconciler state rm {holder}` first to manage it as {key}"
             )
         async with settings.open_client() as client:
             try:
@@ -135,7 +144,8 @@ def show(key: str, state_path: Path) -> None:
 def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
     """Forget models KEYS; their drafts in the catalog are left as they are."""
     store = StateStore(state_path)
-    with store.lock(lock_timeout, operation="state rm"):
+    notify = functools.partial(click.echo, err=True)
+    with store.lock(lock_timeout, operation="state rm", notify=notify):
         doc = store.load()
         missing = sorted(set(keys) - set(doc.models))
         if missing:

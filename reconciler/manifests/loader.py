@@ -8,7 +8,9 @@ to the models read in the same run from its directory and below.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,17 +109,59 @@ def manifest_files(paths: Sequence[Path]) -> tuple[list[tuple[str, Path]], list[
                 message = "no .yaml or .yml files in this directory"
                 problems.append(ManifestProblem(str(path), 1, 1, "", message))
             for name in names:
-                found.setdefault(name.resolve(), str(name))
-        elif path.exists():
-            found.setdefault(path.resolve(), str(path))
+                _add_file(name, found, problems)
+        elif path.exists() or path.is_symlink():
+            _add_file(path, found, problems)
         else:
             problems.append(ManifestProblem(str(path), 1, 1, "", "no such file or directory"))
     ordered = sorted(((display, resolved) for resolved, display in found.items()))
     return ordered, problems
 
 
+def _add_file(path: Path, found: dict[Path, str], problems: list[ManifestProblem]) -> None:
+    """Record ``path`` if it is a regular file (through symlinks); else report what it is.
+
+    Only regular files are opened: a FIFO named ``*.yaml`` would block the read forever,
+    and a device could be endless.
+    """
+    try:
+        mode = path.stat().st_mode
+        resolved = path.resolve(strict=True)
+    except (RuntimeError, OSError) as exc:
+        # Python raises RuntimeError for a symlink loop on resolve, ELOOP from stat.
+        loop = isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP
+        if loop:
+            message = "a symbolic link loop: the link never reaches a file"
+        elif isinstance(exc, FileNotFoundError):
+            message = "a symbolic link to a file that does not exist"
+        else:
+            message = f"cannot read it: {exc.strerror or exc}"
+        problems.append(ManifestProblem(str(path), 1, 1, "", message))
+        return
+    if not stat.S_ISREG(mode):
+        message = f"not a regular file ({_file_type(mode)}); only regular files are read"
+        problems.append(ManifestProblem(str(path), 1, 1, "", message))
+        return
+    found.setdefault(resolved, str(path))
+
+
+def _file_type(mode: int) -> str:
+    for test, name in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISDIR, "a directory"),
+    ):
+        if test(mode):
+            return name
+    return "a special file"
+
+
 def _parse(doc: YamlDocument, file: str, directory: Path) -> _Parsed | None:
     value = doc.value
+    if not isinstance(value, dict) and () in doc.rejected:
+        return None  # the tag refused on the whole document was reported: one problem, not two
     if not isinstance(value, dict):
         message = "a manifest document is a mapping: apiVersion, kind, metadata, spec"
         problem = problem_at(doc, file, (), message)

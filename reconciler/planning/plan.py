@@ -89,6 +89,8 @@ class PlanSummary:
     update: int = 0
     deactivate: int = 0
     noop: int = 0
+    # Creates of models the state records whose draft the catalog no longer has.
+    recreate: int = 0
 
     @property
     def has_changes(self) -> bool:
@@ -114,6 +116,16 @@ class SafetyLimits:
     max_deactivate_share: float = 0.30
     # Below this many managed models every change is a large share; the check is off.
     min_models: int = 10
+    # A model the state says exists whose draft answers 404 (a moved catalog, a wrong edit
+    # of the state) is planned as a create: many at once is a sign of the wrong catalog.
+    max_recreate_share: float = 0.30
+
+
+class WithoutManifest(Frozen):
+    """A model in the state, active in the catalog, whose manifest is gone (not pruned)."""
+
+    key: str
+    draft_id: str
 
 
 class Plan(Frozen):
@@ -131,8 +143,13 @@ class Plan(Frozen):
     prune: bool = False
     # Models in the state without a manifest, left alone because the plan does not prune.
     unmanaged: tuple[str, ...] = ()
+    # Models recorded in the state whose draft answered 404 when the plan was made.
+    missing_from_catalog: tuple[str, ...] = ()
+    # Models in the state and active in the catalog with no manifest: git and the catalog
+    # disagree, though nothing is planned for them without --prune.
+    without_manifest: tuple[WithoutManifest, ...] = ()
 
-    @field_validator("changes", "drift")
+    @field_validator("changes", "drift", "without_manifest")
     @classmethod
     def _sorted_by_key(cls, items: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(sorted(items, key=lambda item: item.key))
@@ -141,7 +158,26 @@ class Plan(Frozen):
     def summary(self) -> PlanSummary:
         """Counts per action."""
         counts = Counter(change.action for change in self.changes)
-        return PlanSummary(**{action: counts[action] for action in ACTIONS})
+        missing = set(self.missing_from_catalog)
+        recreate = sum(1 for c in self.changes if c.action == "create" and c.key in missing)
+        return PlanSummary(**{action: counts[action] for action in ACTIONS}, recreate=recreate)
+
+    @property
+    def missing_line(self) -> str | None:
+        """The plain statement that models of the state are gone from the catalog, if any are."""
+        count = len(self.missing_from_catalog)
+        if not count:
+            return None
+        noun = (
+            "model recorded in the state is" if count == 1 else "models recorded in the state are"
+        )
+        recreated = self.summary.recreate
+        then = f"; {recreated} will be created anew" if recreated else ""
+        return (
+            f"{count} {noun} missing from the catalog (their drafts answer 404){then}. "
+            'If the catalog moved or the state\'s "catalog" was edited, stop and check the '
+            "endpoint and the state file."
+        )
 
     @property
     def has_changes(self) -> bool:
@@ -165,6 +201,7 @@ class Plan(Frozen):
             for action, count, limit in (
                 ("update", summary.update, limits.max_update_share),
                 ("deactivate", summary.deactivate, limits.max_deactivate_share),
+                ("recreate", summary.recreate, limits.max_recreate_share),
             )
             if count / total > limit
         )

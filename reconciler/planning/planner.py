@@ -5,9 +5,11 @@ Actions:
 - no record and a ``metadata.draft_id``: **adopt** that draft (always a change: the state
   learns the model, even when the draft already matches and the patch is empty);
 - a record: **update**, or **noop** when the baseline already matches;
-- a record whose live draft is gone (404): **create** anew, with a warning;
+- a record whose live draft is gone (404): **create** anew, with a warning; the plan lists
+  such models in ``missing_from_catalog`` and the safety check counts them as recreations;
 - a record with no manifest: **deactivate** with ``prune`` (empty patch when the draft is
-  already inactive or gone: the applier then only drops it from the state), else a warning.
+  already inactive or gone: the applier then only drops it from the state); else listed in
+  ``without_manifest`` when its draft is active, or a warning.
 
 The baseline is the live draft when it was read, else the record's ``last_applied``
 (``refreshed=False``, or a draft this run did not read).
@@ -29,7 +31,13 @@ from reconciler.planning.normalize import (
     normalize_desired,
     normalize_live,
 )
-from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.planning.plan import (
+    DriftEntry,
+    FieldChange,
+    ModelChange,
+    Plan,
+    WithoutManifest,
+)
 
 
 class ModelRecord(Protocol):
@@ -110,7 +118,14 @@ def build_plan(
         raise PlanError(problems=tuple(problems))
 
     warnings: list[str] = []
-    unmanaged = sorted(k for k in records if k not in by_key and in_scope(k))
+    without_manifest = tuple(
+        WithoutManifest(key=key, draft_id=records[key].draft_id)
+        for key in sorted(k for k in records if k not in by_key and in_scope(k))
+        if not prune and (current := reads.get(key)) is not None and current.active
+    )
+    # The active ones are listed apart (drift reports them); the others only warned about.
+    listed = {entry.key for entry in without_manifest}
+    unmanaged = sorted(k for k in records if k not in by_key and in_scope(k) and k not in listed)
     if prune:
         changes.extend(_deactivate(key, records[key], reads) for key in unmanaged)
     for key in sorted((targets or frozenset()) - by_key.keys() - records.keys()):
@@ -125,6 +140,10 @@ def build_plan(
         targets=tuple(sorted(targets)) if targets is not None else None,
         prune=prune,
         unmanaged=() if prune else tuple(unmanaged),
+        missing_from_catalog=tuple(
+            sorted(k for k in records if in_scope(k) and k in reads and reads[k] is None)
+        ),
+        without_manifest=without_manifest,
     )
 
 

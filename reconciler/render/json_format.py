@@ -25,6 +25,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "update": summary.update,
             "deactivate": summary.deactivate,
             "noop": summary.noop,
+            "recreate": summary.recreate,
             "managed_models": plan.managed_models,
             "has_changes": plan.has_changes,
             "line": summary.line(),
@@ -37,6 +38,10 @@ def plan_document(plan: Plan) -> dict[str, Any]:
                 "field_changes": [_field(fc) for fc in entry.field_changes],
             }
             for entry in plan.drift
+        ],
+        "missing_from_catalog": list(plan.missing_from_catalog),
+        "without_manifest": [
+            {"key": entry.key, "draft_id": entry.draft_id} for entry in plan.without_manifest
         ],
         "warnings": list(own_warnings(plan)),
     }

@@ -35,6 +35,8 @@ def render_markdown(
         head.append("> Planned from the state without reading the live drafts.\n\n")
     if plan.targets is not None:
         head.append(f"> Planned for the targeted models only: {_codes(plan.targets)}.\n\n")
+    if plan.missing_line:
+        head.append(f"> **{_inline(plan.missing_line)}**\n\n")
     sections = [
         _Section(
             title="",
@@ -57,6 +59,12 @@ def render_markdown(
             rows_what="drifted models not listed here",
             details=[_drift_details(d) for d in plan.drift],
             details_what="drifted models' details omitted",
+        ),
+        _Section(
+            title="### In the state and active in the catalog, but no manifest\n\n",
+            header="| Model | Draft |\n|---|---|\n",
+            rows=[f"| `{e.key}` | `{e.draft_id}` |\n" for e in plan.without_manifest],
+            rows_what="models without manifest not listed here",
         ),
         _Section(
             title="### Warnings\n\n",

@@ -47,6 +47,12 @@ def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIO
             out.append(f"  {paint('update', '~')} {entry.key} (draft {entry.draft_id})")
             out += _field_lines(entry.field_changes, paint, creating=False)
         out.append("")
+    if plan.without_manifest:
+        title = "In the state and active in the catalog, but no manifest:"
+        out += [paint("bold", title), ""]
+        for entry in plan.without_manifest:
+            out.append(f"  {paint('warning', '!')} {entry.key} (draft {entry.draft_id})")
+        out += ["", "  Restore their manifests, or run with --prune to deactivate them.", ""]
     main = [c for c in plan.changes if c.action in ("adopt", "create", "update")]
     if main:
         out += [paint("bold", actions_heading), ""]
@@ -65,6 +71,8 @@ def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIO
         out += [paint("warning", "Warnings:"), ""]
         out += [f"  - {w}" for w in warnings]
         out.append("")
+    if plan.missing_line:
+        out += [paint("warning", plan.missing_line), ""]
     out.append(paint("bold", plan.summary.line()))
     return "\n".join(out) + "\n"
 

@@ -78,7 +78,7 @@ def test_a_wrong_endpoint_is_blamed_on_the_endpoint_not_on_one_model(workspace, 
     workspace.write_models(GPT)
     assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
     env = workspace.env()
-    wrong = workspace.catalog.url + "/model/draft"
+    wrong = workspace.catalog.url + "/v2"
     monkeypatch.setattr(workspace, "env", lambda: {**env, "CATALOG_ENDPOINT": wrong})
     result = workspace.cli(["plan"])
     assert result.exit_code == 1
