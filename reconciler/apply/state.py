@@ -230,7 +230,7 @@ class StateStore:
                     told = True
                     notify(
                         f"The state {self.path} is locked{self._holder_words()}; "
-                        f"waiting up to {timeout:g}s for it (--lock-timeout)…"
+                        f"waiting up to {timeout:g}s for it…"
                     )
                 time.sleep(0.05)
                 continue

@@ -102,8 +102,8 @@ class ClientSettings:
             base = str(url.copy_with(path=url.path.rstrip("/")[: -len(ENDPOINT_PATH)], query=None))
             raise UsageError(
                 f"The catalog endpoint {base + ENDPOINT_PATH!r} ends in /{ENDPOINT_PATH}, the "
-                f"path reconciler adds itself: drop the path and use {base.rstrip('/')!r} "
-                "(--endpoint / CATALOG_ENDPOINT)."
+                f"path reconciler adds itself: drop the path and use {base.rstrip('/')!r}",
+                remedy="check_endpoint",
             )
         if self.timeout <= 0:
             raise UsageError("The catalog timeout must be a positive number of seconds.")

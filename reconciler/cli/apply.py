@@ -110,7 +110,7 @@ async def apply(
         max_recreate_share=max_recreate_share,
     )
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="apply", notify=settings.note):
+    with store.lock(settings.lock_timeout, operation="apply", notify=settings.note_lock_wait):
         doc = store.load()
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first apply binds the state to its catalog

@@ -54,6 +54,10 @@ class Settings:
         """A note on stderr, as written (no markup)."""
         self.err.print(message, markup=False, highlight=False)
 
+    def note_lock_wait(self, message: str) -> None:
+        """The state store's word that it waits for the lock, with the option that bounds it."""
+        self.note(lock_wait_words(message))
+
     def open_client(self) -> CatalogClient:
         """A client for the configured endpoint, or for the embedded catalog."""
         return open_catalog(
@@ -179,6 +183,11 @@ def settings_from(
         in_ci=os.environ.get("CI", "").lower() in ("1", "true", "yes"),
         interactive=interactive,
     )
+
+
+def lock_wait_words(message: str) -> str:
+    """A lock-wait notice from the state store, naming the option that sets the wait."""
+    return f"{message.removesuffix('…')} (--lock-timeout)…"
 
 
 def now() -> str:

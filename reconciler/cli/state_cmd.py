@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import click
 import yaml
 
 from reconciler.apply.state import ModelRecord, StateStore
-from reconciler.cli.common import Settings, catalog_options, emit, now, run
+from reconciler.cli.common import Settings, catalog_options, emit, lock_wait_words, now, run
 from reconciler.cli.pipeline import DEFAULT_MANIFESTS
 from reconciler.errors import NotFoundError, StateError, UsageError
 from reconciler.manifests.loader import load_manifests
@@ -59,7 +58,7 @@ async def import_(
         raise UsageError(f"KEY is the model's metadata.key: {problem}")
     model = _manifest_model(key, manifest_paths)
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="import", notify=settings.note):
+    with store.lock(settings.lock_timeout, operation="import", notify=settings.note_lock_wait):
         doc = store.load()
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first import binds the state to its catalog
@@ -144,7 +143,10 @@ def show(key: str, state_path: Path) -> None:
 def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
     """Forget models KEYS; their drafts in the catalog are left as they are."""
     store = StateStore(state_path)
-    notify = functools.partial(click.echo, err=True)
+
+    def notify(message: str) -> None:
+        click.echo(lock_wait_words(message), err=True)
+
     with store.lock(lock_timeout, operation="state rm", notify=notify):
         doc = store.load()
         missing = sorted(set(keys) - set(doc.models))
