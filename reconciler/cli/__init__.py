@@ -22,7 +22,6 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.render.remedies import describe
 
 # Command name -> (module in this package, attribute, first paragraph of its help). The
 # help is written here so that listing the commands imports none of them; a test checks
@@ -85,6 +84,9 @@ class _Group(click.Group):
         except click.UsageError as exc:
             raise _as_error(exc) from None
         except ReconcilerError as exc:
+            # Imported only now: it pulls in the plan model, which --help must not build.
+            from reconciler.render.remedies import describe
+
             click.echo(f"Error: {describe(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
