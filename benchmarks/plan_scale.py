@@ -9,7 +9,14 @@ from the kernel (``wait4``):
 2. ``plan`` before any apply  (N creates; refresh reads nothing)
 3. ``apply --auto-approve``   (N soft patches + N acks)
 4. ``plan`` after the apply   (N reads, N no-op diffs)
-5. ``plan`` with one change   (N reads, one field-level diff)
+5. ``drift``                  (N reads, nothing drifted)
+6. ``plan`` with one change   (N reads, one field-level diff)
+7. ``plan --refresh=changed`` (one read: the changed model)
+
+then the floor, a bare aiohttp client (``benchmarks/bare_client.py``) making the
+same N reads and N creates (soft patch + ack) in the same run, and the ratios of
+reconciler's CPU and wall time to it. Quote medians of several runs: the machine
+has 2 shared cores.
 
     .venv/bin/python benchmarks/plan_scale.py --models 1000 --parallelism 10
 """
@@ -24,10 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+BARE_CLIENT = str(Path(__file__).with_name("bare_client.py"))
 PROVIDERS = ["OpenAI", "Anthropic", "Google", "Mistral", "Meta", "Cohere"]
 DEPARTMENTS = ["Research", "Support", "Sales", "Engineering", "Legal", "Marketing"]
 
@@ -86,80 +95,136 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run(root: Path, env: dict[str, str], *args: str) -> tuple[float, float, int]:
-    """Wall seconds, peak RSS in MiB and exit code of one CLI run."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", *args],
-        cwd=root,
-        env=env,
+@dataclass(frozen=True)
+class Step:
+    """One process's figures, from the kernel."""
+
+    label: str
+    seconds: float
+    cpu: float
+    rss_mib: float
+
+
+def run(root: Path, env: dict[str, str], label: str, *args: str, script: str = "") -> Step:
+    """Run one process to the end; its wall time, CPU (user + system) and peak RSS.
+
+    The child's stderr goes to a file, not a pipe: a pipe read only after the child
+    exits fills up (64 KiB) and blocks the child forever, as progress lines did at
+    10,000 models.
+    """
+    with tempfile.TemporaryFile() as stderr:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [sys.executable, script, *args]
+            if script
+            else [sys.executable, "-m", "reconciler", *args],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - started
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 2):
+            stderr.seek(0)
+            tail = stderr.read()[-4000:].decode(errors="replace")
+            raise SystemExit(f"{script or 'reconciler'} {' '.join(args)} failed ({code}): {tail}")
+    return Step(label, elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024)
+
+
+def start_server(root: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """``reconciler serve`` on a loopback port, its own process; returns once it listens."""
+    db = root / "catalog.sqlite3"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "serve", "--port", str(port), "--db", str(db), *extra],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
     )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 2):
-        raise SystemExit(f"reconciler {' '.join(args)} failed: {process.stderr.read().decode()}")
-    process.stderr.close()
-    return elapsed, usage.ru_maxrss / 1024, code
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline:
+                server.terminate()
+                raise SystemExit("the catalog server did not start") from None
+            time.sleep(0.05)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=1000)
-    parser.add_argument("--parallelism", type=int, default=10)
+    parser.add_argument("--parallelism", default="10")
     args = parser.parse_args()
+    n = args.models
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        write_catalog(root, args.models)
+        write_catalog(root, n)
         port = free_port()
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "reconciler",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(root / "catalog.sqlite3"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        server = start_server(root, port)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise SystemExit("the catalog server did not start") from None
-                    time.sleep(0.05)
-            env = {**os.environ, "CATALOG_ENDPOINT": f"http://127.0.0.1:{port}", "CI": "true"}
+            endpoint = f"http://127.0.0.1:{port}"
+            env = {**os.environ, "CATALOG_ENDPOINT": endpoint, "CI": "true"}
             par = ["--parallelism", str(args.parallelism)]
             steps = [
                 ("validate", ["validate"]),
                 ("plan (all creates)", ["plan", *par]),
                 ("apply (all creates)", ["apply", "--auto-approve", *par]),
                 ("plan (no changes)", ["plan", *par]),
+                ("drift (no drift)", ["drift", *par]),
             ]
-            results = [(label, *run(root, env, *cmd)) for label, cmd in steps]
+            results = [run(root, env, label, *cmd) for label, cmd in steps]
             target = next((root / "manifests" / "openai").glob("model-*.yaml"))
             target.write_text(target.read_text().replace("Benchmark model", "Changed model"))
-            results.append(("plan (one change)", *run(root, env, "plan", *par)))
+            results.append(run(root, env, "plan (one change)", "plan", *par))
+            results.append(
+                run(root, env, "plan --refresh=changed", "plan", "--refresh=changed", *par)
+            )
+            bare_par = ["--endpoint", endpoint, "--parallelism", "10"]
+            state = str(root / "reconciler.state.json")
+            floor_read = run(
+                root,
+                env,
+                "bare client: reads",
+                "read",
+                "--state",
+                state,
+                *bare_par,
+                script=BARE_CLIENT,
+            )
+            floor_apply = run(
+                root,
+                env,
+                "bare client: creates",
+                "apply",
+                "--models",
+                str(n),
+                *bare_par,
+                script=BARE_CLIENT,
+            )
         finally:
             server.terminate()
             server.wait(10)
     print(
-        f"{args.models} models, parallelism {args.parallelism}, "
+        f"{n} models, parallelism {args.parallelism}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}"
     )
-    print(f"{'step':<22} {'seconds':>8} {'models/s':>9} {'peak MiB':>9}")
-    for label, seconds, rss, _ in results:
-        print(f"{label:<22} {seconds:>8.2f} {args.models / seconds:>9.0f} {rss:>9.1f}")
+    heading = ("step", "seconds", "models/s", "CPU s", "ms CPU/model", "peak MiB")
+    print("{:<24} {:>8} {:>9} {:>7} {:>13} {:>9}".format(*heading))
+    for step in [*results, floor_read, floor_apply]:
+        print(
+            f"{step.label:<24} {step.seconds:>8.2f} {n / step.seconds:>9.0f} {step.cpu:>7.2f} "
+            f"{step.cpu / n * 1e3:>13.2f} {step.rss_mib:>9.1f}"
+        )
+    by_label = {step.label: step for step in results}
+    apply_step, noop = by_label["apply (all creates)"], by_label["plan (no changes)"]
+    print(
+        f"apply CPU / bare creates CPU:  {apply_step.cpu / floor_apply.cpu:.2f}x\n"
+        f"plan (no changes) CPU / bare reads CPU:  {noop.cpu / floor_read.cpu:.2f}x\n"
+        f"plan (no changes) wall / bare reads wall:  {noop.seconds / floor_read.seconds:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -119,3 +119,118 @@ def test_unwritable_state_is_a_clear_error_and_the_old_state_stays(tmp_path):
     store = StateStore(blocker / "reconciler.state.json")
     with pytest.raises(StateError, match=r"cannot write the state file .*previous state"):
         store.save(StateDocument(lineage="x"))
+
+
+# -- the write-ahead log ---------------------------------------------------------------
+
+
+def _entry(key: str) -> JournalEntry:
+    return JournalEntry(
+        model_key=key,
+        idempotency_key=f"k-{key}",
+        request={"name": key, "soft": True},
+        desired_digest="x",
+        action="create",
+        created_at="2026-01-01T00:00:00+00:00",
+    )
+
+
+def _saved_with(tmp_path, count: int) -> tuple[StateStore, StateDocument]:
+    store = StateStore(tmp_path / "reconciler.state.json")
+    doc = store.load()
+    doc.models = {f"m-{i:04d}": ModelRecord(draft_id=f"d{i}") for i in range(count)}
+    store.save(doc)
+    return store, store.load()
+
+
+def test_a_logged_change_is_one_line_beside_the_file_whatever_the_size_of_the_state(tmp_path):
+    store, doc = _saved_with(tmp_path, 1000)
+    before = store.path.read_bytes()
+    doc.journal["new"] = _entry("new")
+    store.log(doc, ["new"])
+    assert store.path.read_bytes() == before
+    header, line = store.wal_path.read_text().splitlines()
+    assert json.loads(header) == {"lineage": doc.lineage, "serial": doc.serial}
+    assert json.loads(line)["key"] == "new"
+    assert len(line) < 400
+    doc.models["m-0005"] = ModelRecord(draft_id="d5", last_applied={"name": "x"})
+    store.log(doc, ["m-0005"])
+    assert len(store.wal_path.read_text().splitlines()) == 3
+
+
+def test_a_load_replays_the_log_of_an_interrupted_apply_and_advances_the_serial(tmp_path):
+    store, doc = _saved_with(tmp_path, 3)
+    serial = doc.serial
+    doc.journal["m-0001"] = _entry("m-0001")
+    store.log(doc, ["m-0001"])
+    del doc.models["m-0002"]
+    doc.models["m-0003"] = ModelRecord(draft_id="d3")
+    store.log(doc, ["m-0002", "m-0003"])
+    loaded = StateStore(store.path).load()
+    assert loaded.journal == {"m-0001": _entry("m-0001")}
+    assert sorted(loaded.models) == ["m-0000", "m-0001", "m-0003"]
+    assert loaded.serial == serial + 3
+
+
+def test_a_torn_last_line_is_ignored_and_a_damaged_one_before_it_is_an_error(tmp_path):
+    store, doc = _saved_with(tmp_path, 1)
+    doc.journal["a"] = _entry("a")
+    store.log(doc, ["a"])
+    with open(store.wal_path, "a") as handle:
+        handle.write('{"key": "b", "model": {"draft_')
+    assert list(StateStore(store.path).load().journal) == ["a"]
+    with open(store.wal_path, "a") as handle:
+        handle.write("\n" + json.dumps({"key": "c", "model": None, "journal": None}) + "\n")
+    with pytest.raises(StateError, match=r"reconciler.state.json.wal:3: the state log is damaged"):
+        StateStore(store.path).load()
+
+
+def test_compaction_folds_the_log_into_one_sorted_file_and_removes_it(tmp_path):
+    store, doc = _saved_with(tmp_path, 2)
+    doc.models["a-first"] = ModelRecord(draft_id="d-a")
+    store.log(doc, ["a-first"])
+    store.compact()
+    assert not store.wal_path.exists()
+    raw = json.loads(store.path.read_text())
+    assert list(raw["models"]) == ["a-first", "m-0000", "m-0001"]
+    assert StateStore(store.path).load().models == doc.models
+
+
+def test_a_log_left_by_a_compaction_that_died_before_removing_it_is_ignored(tmp_path):
+    store, doc = _saved_with(tmp_path, 1)
+    doc.models["gone"] = ModelRecord(draft_id="d-gone")
+    store.log(doc, ["gone"])
+    stale = store.wal_path.read_bytes()
+    del doc.models["gone"]
+    store.save(doc)
+    store.wal_path.write_bytes(stale)  # as if the unlink never happened
+    assert "gone" not in StateStore(store.path).load().models
+
+
+def test_the_first_logged_change_of_a_new_state_writes_the_file_so_its_lineage_stays(tmp_path):
+    store = StateStore(tmp_path / "reconciler.state.json")
+    doc = store.load()
+    doc.catalog = "embedded"
+    doc.journal["a"] = _entry("a")
+    store.log(doc, ["a"])
+    loaded = StateStore(store.path).load()
+    assert (loaded.lineage, loaded.catalog, list(loaded.journal)) == (
+        doc.lineage,
+        "embedded",
+        ["a"],
+    )
+
+
+def test_releasing_the_lock_compacts_even_when_the_command_failed(tmp_path):
+    store, doc = _saved_with(tmp_path, 1)
+
+    def failing_command() -> None:
+        with store.lock(1, operation="apply"):
+            doc.models["b"] = ModelRecord(draft_id="d-b")
+            store.log(doc, ["b"])
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        failing_command()
+    assert not store.wal_path.exists()
+    assert "b" in json.loads(store.path.read_text())["models"]

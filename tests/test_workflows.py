@@ -155,9 +155,11 @@ def invocation_problems(group: click.Group, argv: list[str]) -> list[str]:
     if not argv:
         return ["no command given"]
     name, *args = argv
-    command = group.commands.get(name)
+    group_ctx = click.Context(group)
+    command = group.get_command(group_ctx, name)
     if command is None:
-        return [f"reconciler has no command {name!r} (it has: {', '.join(sorted(group.commands))})"]
+        known = ", ".join(group.list_commands(group_ctx))
+        return [f"reconciler has no command {name!r} (it has: {known})"]
     ctx = click.Context(command, info_name=name)
     try:
         values, leftover, _ = command.make_parser(ctx).parse_args(args=list(args))
@@ -338,7 +340,11 @@ def test_the_state_file_the_workflows_commit_and_watch_is_the_one_the_cli_writes
     from reconciler.cli import main
 
     defaults = {
-        name: next(p.default for p in main.commands[name].params if "--state" in p.opts)
+        name: next(
+            p.default
+            for p in main.get_command(click.Context(main), name).params
+            if "--state" in p.opts
+        )
         for name in ("plan", "apply", "drift")
     }
     state_file = _load("apply.yml")["jobs"]["apply"]["env"]["STATE_FILE"]

@@ -2,7 +2,8 @@
 
 Each call returns once its change is on disk. Writes are group-committed: many
 coroutines change the document, and one write covers every change made before it
-started, so a thousand concurrent proposals do not mean a thousand full rewrites.
+started. A write appends each changed model's record to the state's log (see
+``state``), so its cost does not grow with the catalog.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class Ledger:
         self._write_lock = asyncio.Lock()
         self._version = 0
         self._written = 0
+        self._dirty: set[str] = set()
 
     def entry(self, key: str) -> JournalEntry | None:
         """The journalled proposal of model ``key``, if any."""
@@ -41,11 +43,13 @@ class Ledger:
 
     async def journal(self, entry: JournalEntry) -> None:
         """Record ``entry`` (write-ahead) before its soft patch is sent."""
-        await self._commit(lambda doc: doc.journal.__setitem__(entry.model_key, entry))
+        await self._commit(
+            entry.model_key, lambda doc: doc.journal.__setitem__(entry.model_key, entry)
+        )
 
     async def forget(self, key: str) -> None:
         """Drop model ``key``'s proposal from the journal: it was decided against."""
-        await self._commit(lambda doc: doc.journal.pop(key, None))
+        await self._commit(key, lambda doc: doc.journal.pop(key, None))
 
     async def complete(
         self, key: str, action: str, draft_id: str, live: DraftFormState | None
@@ -65,18 +69,20 @@ class Ledger:
                 applied_at=self._now(),
             )
 
-        await self._commit(record)
+        await self._commit(key, record)
 
-    async def _commit(self, mutate: Callable[[StateDocument], None]) -> None:
-        """Change the state and return once the change is on disk."""
+    async def _commit(self, key: str, mutate: Callable[[StateDocument], None]) -> None:
+        """Change model ``key``'s part of the state and return once the change is on disk."""
         mutate(self.doc)
+        self._dirty.add(key)
         self._version += 1
         wanted = self._version
         async with self._write_lock:
             if self._written >= wanted:
                 return  # a write that started after our change has covered it
             version = self._version
-            # Rendered on the event loop, so no other coroutine changes it meanwhile.
-            text = self._store.render(self.doc)
-            await asyncio.to_thread(self._store.write, text)
+            # Taken on the event loop, so no other coroutine changes them meanwhile; the
+            # log gets each changed model's current record, not the whole state.
+            keys, self._dirty = sorted(self._dirty), set()
+            await asyncio.to_thread(self._store.log, self.doc, keys)
             self._written = version

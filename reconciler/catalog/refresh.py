@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Iterable, Mapping
 
 from reconciler.apply.state import ModelRecord
@@ -30,6 +31,16 @@ def drafts_to_read(
     if targets is not None:
         wanted = {key: draft for key, draft in wanted.items() if key in targets}
     return dict(sorted(wanted.items()))
+
+
+def in_shard(key: str, index: int, count: int) -> bool:
+    """Whether model ``key`` belongs to shard ``index`` (1-based) of ``count``.
+
+    By a hash of the key alone, so a model stays in its shard whatever else is added
+    or removed, on every machine and Python version (``hash()`` is salted per process).
+    """
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % count == index - 1
 
 
 async def read_drafts(

@@ -2,11 +2,16 @@
 
 Commands live one per module in this package; this module builds the group and
 is the one place where a ``ReconcilerError`` becomes a message and an exit code.
+
+A command's module is imported only when that command runs: ``reconciler --help``
+and ``reconciler validate`` must not pay for the HTTP stack, the server, FastAPI
+or DeepDiff (see ``COMMANDS`` and tests/test_cli_imports.py).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import signal
 import sys
@@ -17,7 +22,41 @@ import click
 
 from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.render.remedies import describe
+
+# Command name -> (module in this package, attribute, first paragraph of its help). The
+# help is written here so that listing the commands imports none of them; a test checks
+# that each is its command's own.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "apply": ("apply", "apply", "Apply the manifests to the catalog (PATHS default: manifests/)."),
+    "drift": (
+        "drift",
+        "drift",
+        "Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error.",
+    ),
+    "import": (
+        "state_cmd",
+        "import_",
+        "Adopt the existing draft DRAFT_ID into the state as model KEY, after reading it.",
+    ),
+    "plan": ("plan", "plan", "Show what apply would change, and why (PATHS default: manifests/)."),
+    "schema": (
+        "validate",
+        "schema",
+        "Print the JSON Schema of a manifest document, for editors (see docs/manifests.md).",
+    ),
+    "serve": (
+        "serve",
+        "serve",
+        "Run the local catalog server (POST /model/draft) over a SQLite file.",
+    ),
+    "show": ("plan", "show", "Render a plan saved with `reconciler plan --out FILE`."),
+    "state": ("state_cmd", "state", "Inspect or edit the state: which draft each model is."),
+    "validate": (
+        "validate",
+        "validate",
+        "Check the manifests under PATHS (default: manifests/) offline; exit 1 on any problem.",
+    ),
+}
 
 
 class _Group(click.Group):
@@ -45,6 +84,9 @@ class _Group(click.Group):
         except click.UsageError as exc:
             raise _as_error(exc) from None
         except ReconcilerError as exc:
+            # Imported only now: it pulls in the plan model, which --help must not build.
+            from reconciler.render.remedies import describe
+
             click.echo(f"Error: {describe(exc)}", err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
@@ -70,6 +112,35 @@ class _Group(click.Group):
             sys.exit(1)
 
 
+class _LazyGroup(_Group):
+    """The ``reconciler`` group: its commands are imported from ``COMMANDS`` when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, attribute, _ = entry
+        module = importlib.import_module(f"{__name__}.{module_name}")
+        command: click.Command = getattr(module, attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Click would load every command for its help line; the table has them.
+        names = self.list_commands(ctx)
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = [(name, short_help(name, limit)) for name in names]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def short_help(name: str, limit: int) -> str:
+    """The help line ``--help`` lists for command ``name``, cut to ``limit`` as click would."""
+    return click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)
+
+
 def _as_error(exc: click.UsageError) -> click.UsageError:
     # Click exits 2 on a usage error, but 2 means "changes" to plan --detailed-exitcode and
     # "drift" to drift, which CI acts on: a mistyped option must fail the job, so it is 1.
@@ -77,25 +148,7 @@ def _as_error(exc: click.UsageError) -> click.UsageError:
     return exc
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="reconciler")
 def main() -> None:
     """GitOps for an AI-model catalog: validate, plan, apply, drift."""
-
-
-def _register() -> None:
-    # Imported here so that each command module may import from this package.
-    from reconciler.cli import apply, drift, plan, serve, state_cmd, validate
-
-    main.add_command(validate.validate)
-    main.add_command(validate.schema)
-    main.add_command(plan.plan)
-    main.add_command(plan.show)
-    main.add_command(apply.apply)
-    main.add_command(drift.drift)
-    main.add_command(state_cmd.import_)
-    main.add_command(state_cmd.state)
-    main.add_command(serve.serve)
-
-
-_register()

@@ -21,7 +21,13 @@ from reconciler.cli.common import (
     now,
     run,
 )
-from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import (
+    PlanRequest,
+    Refresh,
+    check_targets,
+    load_desired,
+    make_plan,
+)
 from reconciler.cli.plan import plan_options, read_saved_plan
 from reconciler.errors import UsageError
 from reconciler.manifests.model import DesiredModel
@@ -85,7 +91,7 @@ from reconciler.render.formats import RenderOptions, render_outcomes, render_pla
 async def apply(
     paths: tuple[Path, ...],
     settings: Settings,
-    refresh: bool,
+    refresh: Refresh,
     targets: tuple[str, ...],
     prune: bool,
     plan_file: Path | None,

@@ -9,22 +9,55 @@ import click
 
 from reconciler.apply.state import StateStore
 from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
-from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import (
+    PlanRequest,
+    check_targets,
+    load_desired,
+    make_plan,
+    shard_of,
+)
 from reconciler.render.formats import RenderOptions, render_plan
 
 EXIT_DRIFT = 2
+
+
+class ShardType(click.ParamType):
+    """``I/N``: shard I (1-based) of N."""
+
+    name = "I/N"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[int, int]:
+        if isinstance(value, tuple):
+            return value  # type: ignore[return-value]
+        index, _, count = str(value).partition("/")
+        try:
+            i, n = int(index), int(count)
+        except ValueError:
+            i = n = 0
+        if not 1 <= i <= n:
+            self.fail(f"{value!r} is not I/N with 1 <= I <= N, e.g. 1/4", param, ctx)
+        return i, n
 
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @catalog_options
 @click.option("--target", "targets", multiple=True, metavar="KEY", help="Check only this model.")
+@click.option(
+    "--shard",
+    type=ShardType(),
+    metavar="I/N",
+    help="Check only shard I of N (1-based; a stable share of the models by key hash).",
+)
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @run
 async def drift(
     paths: tuple[Path, ...],
     settings: Settings,
     targets: tuple[str, ...],
+    shard: tuple[int, int] | None,
     fmt: str,
 ) -> None:
     """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
@@ -33,11 +66,21 @@ async def drift(
     doc = StateStore(settings.state_path).load()
     settings.check_catalog(doc)
     request = PlanRequest(targets=check_targets(targets, desired, doc))
+    if shard is not None:
+        desired, doc = shard_of(desired, doc, *shard)
     async with settings.open_client() as client:
         plan = await make_plan(settings, client, desired, doc, request, err)
+    title = "reconciler drift"
+    if shard is not None:
+        title += f" (shard {shard[0]}/{shard[1]})"
+        note = (
+            f"shard {shard[0]}/{shard[1]}: checked {len(doc.models)} of the managed models; "
+            "the other shards check the rest"
+        )
+        plan = plan.model_copy(update={"warnings": (*plan.warnings, note)})
     options = RenderOptions(
         color=settings.color and fmt == "text",
-        title="reconciler drift",
+        title=title,
         actions_heading="To match the manifests, `reconciler apply` would:",
     )
     emit(render_plan(plan, fmt, options))

@@ -18,11 +18,36 @@ from reconciler.cli.common import (
     now,
     run,
 )
-from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import (
+    PlanRequest,
+    Refresh,
+    check_targets,
+    load_desired,
+    make_plan,
+)
 from reconciler.errors import PlanFileError
 from reconciler.planning.normalize import manifests_digest
 from reconciler.planning.saved import SavedPlan, endpoint_label
 from reconciler.render import render as render_plan
+
+
+class RefreshType(click.ParamType):
+    """A boolean, or ``changed``."""
+
+    name = "true|false|changed"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Refresh:
+        if value is True or value is False or value == "changed":
+            return value  # type: ignore[return-value]
+        if isinstance(value, str) and value.strip().lower() == "changed":
+            return "changed"
+        try:
+            converted: bool = click.BOOL.convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"{value!r} is not one of true, false, changed", param, ctx)
+        return converted
 
 
 def plan_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -31,10 +56,13 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
         [
             click.option(
                 "--refresh",
-                type=click.BOOL,
-                default=True,
+                type=RefreshType(),
+                default="true",
                 show_default=True,
-                help="Read the live drafts; --refresh=false plans from the state alone.",
+                help=(
+                    "Read the live drafts; --refresh=false plans from the state alone; "
+                    "--refresh=changed reads only the models the manifests change."
+                ),
             ),
             click.option(
                 "--target",
@@ -73,7 +101,7 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
 async def plan(
     paths: tuple[Path, ...],
     settings: Settings,
-    refresh: bool,
+    refresh: Refresh,
     targets: tuple[str, ...],
     prune: bool,
     fmt: str,

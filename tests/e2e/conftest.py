@@ -20,6 +20,7 @@ import uvicorn
 import yaml
 from click.testing import CliRunner, Result
 
+from reconciler.apply.state import StateStore
 from reconciler.catalog.client import CatalogClient, CatalogResponse, ClientSettings
 from reconciler.catalog.wire import DraftFormState, PatchModelDraftApiRequest
 from reconciler.cli import main
@@ -91,7 +92,10 @@ class Workspace:
         return self.root / "reconciler.state.json"
 
     def state(self) -> dict:
-        return json.loads(self.state_path.read_text())
+        """The state as reconciler reads it: the file, with an interrupted apply's log replayed."""
+        if not self.state_path.with_name(self.state_path.name + ".wal").exists():
+            return json.loads(self.state_path.read_text())
+        return StateStore(self.state_path).load().model_dump(mode="json")
 
     def write_models(self, *models: dict, name: str = "models.yaml") -> None:
         """Write model manifests (key, spec, and optional metadata/lifecycle) to one file."""

@@ -248,3 +248,84 @@ def test_refresh_false_needs_no_catalog_at_all(workspace, monkeypatch):
     assert "Plan: 1 to create" in result.stdout
     assert not (workspace.root / ".reconciler").exists()
     assert "embedded" not in result.stderr
+
+
+def _apply_two_then_drift_claude(workspace) -> None:
+    workspace.write_models(GPT, CLAUDE)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    claude = workspace.state()["models"]["claude-3-5-haiku"]["draft_id"]
+    workspace.send(draft_id=claude, name="Renamed by hand")
+
+
+def test_refresh_changed_reads_only_the_models_the_manifests_change(workspace):
+    _apply_two_then_drift_claude(workspace)
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini v2"}}, CLAUDE)
+    result = workspace.cli(["plan", "--refresh=changed", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    changed = [c for c in document["changes"] if c["action"] != "noop"]
+    assert [(c["key"], c["action"]) for c in changed] == [("gpt-4o-mini", "update")]
+    # Claude was not read, so its drift is not in this plan, and the plan says why.
+    assert document["drift"] == []
+    (note,) = [w for w in document["warnings"] if "--refresh=changed" in w]
+    assert "1 managed model(s)" in note
+    assert "reconciler drift" in note
+    full = json.loads(workspace.cli(["plan", "--format", "json"]).stdout)
+    assert [entry["key"] for entry in full["drift"]] == ["claude-3-5-haiku"]
+    applied = workspace.cli(["apply", "--auto-approve", "--refresh=changed"])
+    assert applied.exit_code == 0, applied.output
+    gpt = workspace.state()["models"]["gpt-4o-mini"]["draft_id"]
+    assert workspace.read(gpt).name == "GPT-4o mini v2"
+    assert workspace.cli(["drift"]).exit_code == 2
+
+
+def test_refresh_changed_with_nothing_changed_plans_no_change_and_says_what_it_skipped(workspace):
+    _apply_two_then_drift_claude(workspace)
+    result = workspace.cli(["plan", "--refresh=changed", "--detailed-exitcode"])
+    assert result.exit_code == 0, result.output
+    assert "2 managed model(s) the manifests do not change were not read" in result.stdout
+
+
+def test_refresh_takes_a_boolean_or_changed_only(workspace):
+    result = workspace.cli(["plan", "--refresh=maybe"])
+    assert result.exit_code == 1
+    assert "'maybe' is not one of true, false, changed" in result.stderr
+
+
+def test_drift_shards_split_the_models_and_each_reports_its_own(workspace):
+    from reconciler.catalog.refresh import in_shard
+
+    _apply_two_then_drift_claude(workspace)
+    drifted_shard = 1 if in_shard("claude-3-5-haiku", 1, 2) else 2
+    for index in (1, 2):
+        result = workspace.cli(["drift", "--shard", f"{index}/2", "--format", "json"])
+        document = json.loads(result.stdout)
+        keys = [entry["key"] for entry in document["drift"]]
+        if index == drifted_shard:
+            assert (result.exit_code, keys) == (2, ["claude-3-5-haiku"])
+        else:
+            assert (result.exit_code, keys) == (0, [])
+        assert any(w.startswith(f"shard {index}/2: checked ") for w in document["warnings"])
+    for bad in ("0/2", "3/2", "1/0", "half"):
+        refused = workspace.cli(["drift", "--shard", bad])
+        assert refused.exit_code == 1
+        assert "is not I/N" in refused.stderr
+
+
+def test_shards_are_disjoint_cover_every_key_and_do_not_depend_on_the_process():
+    import subprocess
+    import sys
+
+    from reconciler.catalog.refresh import in_shard
+
+    keys = [f"model-{i}" for i in range(400)]
+    shards = [{k for k in keys if in_shard(k, i, 4)} for i in range(1, 5)]
+    assert sum(len(s) for s in shards) == len(keys)
+    assert set().union(*shards) == set(keys)
+    assert all(60 < len(s) < 140 for s in shards)
+    probe = (
+        "from reconciler.catalog.refresh import in_shard;"
+        "print(sorted(k for k in (f'model-{i}' for i in range(400)) if in_shard(k, 1, 4)))"
+    )
+    other = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert other.stdout.strip() == str(sorted(shards[0]))
