@@ -12,18 +12,19 @@ decides which changes go through them, in what order and what each outcome means
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any
 
-from reconciler.apply.keys import idempotency_key
+from reconciler.apply.batch import AllOrNothing
+from reconciler.apply.keys import idempotency_key, is_ours, planned_on, proposal_entry
 from reconciler.apply.ledger import Ledger
 from reconciler.apply.outcome import ApplyResult, ModelOutcome, Status
-from reconciler.apply.proposal import TwoPhase
+from reconciler.apply.proposal import Staged, TwoPhase
 from reconciler.apply.settle import Settler
 from reconciler.apply.state import JournalEntry, StateDocument, StateStore
 from reconciler.catalog.interface import Catalog, Progress
 from reconciler.catalog.wire import DraftFormState
-from reconciler.errors import CatalogError, ConflictError, RejectedError
+from reconciler.errors import CatalogError, ConflictError, NotFoundError, RejectedError
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.normalize import comparable, normalize_desired, normalize_live
 from reconciler.planning.plan import ModelChange, Plan
@@ -46,6 +47,7 @@ class Applier:
         now: Callable[[], str],
     ) -> None:
         self._catalog = client
+        self._store = store
         self._doc = doc
         self._desired = desired
         self._gate = asyncio.Semaphore(max(parallelism, 1))
@@ -59,6 +61,7 @@ class Applier:
         """Finish or discard every proposal an interrupted run left in the journal."""
         entries = list(self._doc.journal.values())
         results = await asyncio.gather(*(self._settle_one(e, progress) for e in entries))
+        await self._ledger.close_batch()
         return sorted(results, key=lambda o: o.key)
 
     async def _settle_one(self, entry: JournalEntry, progress: Progress) -> ModelOutcome:
@@ -67,48 +70,57 @@ class Applier:
         progress.advance(entry.model_key, outcome.message)
         return outcome
 
-    async def apply(self, plan: Plan, progress: Progress) -> ApplyResult:
-        """Apply every change of ``plan`` concurrently; one model's failure stops no other."""
+    async def apply(self, plan: Plan, progress: Progress, *, partial: bool = False) -> ApplyResult:
+        """Apply every change of ``plan``: all or nothing, or each model on its own (``partial``).
+
+        All or nothing stages every change before it accepts any; if the catalog refuses
+        one, or one cannot be staged, every staged proposal is rejected and nothing lands.
+        """
         changes = [c for c in plan.changes if c.action != "noop"]
         # The state the plan was made from: every write below advances the serial.
-        self._planned_on = f"{self._doc.lineage}:{self._doc.serial}"
-        results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
-        return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
+        lineage = self._store.lineage_of(self._doc)
+        self._planned_on = planned_on(lineage, self._doc.serial)
+        if partial:
+            results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
+            return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
+        return await AllOrNothing(self, progress).apply(changes)
 
     async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome:
         async with self._gate:
             try:
                 outcome = await self._apply_change(change, replanned=False)
             except CatalogError as exc:
-                message = str(exc)
-                if change.key in self._doc.journal:
-                    message += "; its proposal is journalled and the next apply settles it"
-                outcome = ModelOutcome(change.key, change.action, "failed", message)
+                outcome = self._failed(change, exc)
         progress.advance(change.key, outcome.message)
         return outcome
 
-    def _entry(self, change: ModelChange) -> JournalEntry:
+    def _failed(self, change: ModelChange, exc: CatalogError) -> ModelOutcome:
+        message = str(exc)
+        if change.key in self._doc.journal:
+            message += "; its proposal is journalled and the next apply settles it"
+        return ModelOutcome(change.key, change.action, "failed", message)
+
+    def _entry(
+        self, change: ModelChange, *, attempt: int = 1, batch: str | None = None
+    ) -> JournalEntry:
         """The journal entry of ``change``'s proposal: its key and its exact request."""
-        request: dict[str, Any] = dict(change.patch)
-        if change.draft_id is not None:
-            request["draft_id"] = change.draft_id
-        return JournalEntry(
-            model_key=change.key,
-            idempotency_key=idempotency_key(change, self._planned_on),
-            request=request,
-            desired_digest=change.desired_digest or "",
-            action=str(change.action),
-            created_at=self._now(),
-        )
+        return proposal_entry(change, self._planned_on, self._now(), attempt=attempt, batch=batch)
 
     async def _apply_change(self, change: ModelChange, *, replanned: bool) -> ModelOutcome:
         key, action = change.key, str(change.action)
         if not change.patch:
             return await self._record_only(change)
         try:
-            staged = await self._two_phase.stage(self._entry(change))
+            staged = await self._two_phase.stage(self._entry(change, attempt=2 if replanned else 1))
         except RejectedError as exc:
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", change.draft_id)
+        return await self._accept(change, staged, replanned=replanned)
+
+    async def _accept(
+        self, change: ModelChange, staged: Staged, *, replanned: bool
+    ) -> ModelOutcome:
+        """The decide step of ``change``: accept, replanning once if the draft moved meanwhile."""
+        key, action = change.key, str(change.action)
         try:
             live = await self._two_phase.decide(staged, accept=True)
         except ConflictError:
@@ -119,7 +131,22 @@ class Applier:
             return await self._replan(change, staged.draft_id)
         except RejectedError as exc:
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", staged.draft_id)
+        await self._reject_superseded(staged, live)
         return self._converged(change, staged.draft_id, live)
+
+    async def _reject_superseded(self, staged: Staged, live: DraftFormState | None) -> None:
+        """Reject our other proposals left pending on the draft we just changed.
+
+        Once a proposal is accepted the draft's live state has moved, so every other
+        proposal staged on it can never be accepted (a stage made for a pull request
+        before main moved, say). Only reconciler's own keys are touched.
+        """
+        if live is None:
+            return
+        for key in live.pending_ids:
+            if is_ours(key) and key != staged.entry.idempotency_key:
+                with contextlib.suppress(ConflictError, NotFoundError):
+                    await self._catalog.ack(key, accept=False, draft_id=staged.draft_id)
 
     async def _record_only(self, change: ModelChange) -> ModelOutcome:
         """Nothing to send (a deactivation of a draft already inactive or gone, an adoption
@@ -134,6 +161,10 @@ class Applier:
 
     async def _replan(self, change: ModelChange, draft_id: str) -> ModelOutcome:
         """The proposal went stale: plan this one model again against its fresh draft."""
+        if change.draft_id is None:
+            # A create's proposal decided by someone else (a pull request's unstage racing
+            # the apply on merge): stage it afresh under another key.
+            return await self._apply_change(change, replanned=True)
         live = await self._catalog.read(draft_id)
         desired = self._desired.get(change.key)
         record = self._doc.models.get(change.key)

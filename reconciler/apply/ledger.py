@@ -51,6 +51,29 @@ class Ledger:
         """Drop model ``key``'s proposal from the journal: it was decided against."""
         await self._commit(key, lambda doc: doc.journal.pop(key, None))
 
+    async def accept_batch(self, batch: str) -> None:
+        """Every proposal of ``batch`` is staged: from now on it is being accepted."""
+
+        def mark(doc: StateDocument) -> None:
+            doc.accepting_batch = batch
+
+        await self._commit(mark)
+
+    def batch_committed(self, entry: JournalEntry) -> bool:
+        """Whether ``entry`` may be accepted: it is no batch's, or its batch was committed."""
+        return entry.batch is None or entry.batch == self.doc.accepting_batch
+
+    async def close_batch(self) -> None:
+        """Forget the accepting batch once none of its proposals is left in the journal."""
+        batch = self.doc.accepting_batch
+        if batch is None or any(e.batch == batch for e in self.doc.journal.values()):
+            return
+
+        def clear(doc: StateDocument) -> None:
+            doc.accepting_batch = None
+
+        await self._commit(clear)
+
     async def complete(
         self, key: str, action: str, draft_id: str, live: DraftFormState | None
     ) -> None:

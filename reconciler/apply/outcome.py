@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Status = Literal["applied", "failed", "not_converged", "settled", "discarded"]
+# ``withdrawn``: staged, then rejected because another change of an all-or-nothing plan
+# was refused; nothing of it landed.
+Status = Literal["applied", "failed", "not_converged", "settled", "discarded", "withdrawn"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,8 @@ class ApplyResult:
     """Every model's outcome, in key order."""
 
     outcomes: tuple[ModelOutcome, ...]
+    # An all-or-nothing apply that accepted nothing because a change was refused.
+    rolled_back: bool = False
 
     @property
     def failed(self) -> tuple[ModelOutcome, ...]:

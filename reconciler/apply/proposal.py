@@ -94,11 +94,18 @@ class TwoPhase:
 
     async def discard(self, staged: Staged) -> None:
         """Reject ``staged`` whatever became of it, and forget it."""
+        await self.withdraw(staged.entry, staged.draft_id)
+
+    async def withdraw(self, entry: JournalEntry, draft_id: str | None) -> None:
+        """Reject ``entry``'s proposal if the catalog has it (it may never have arrived), forget it.
+
+        A failure to reach the catalog leaves the entry journalled for the next run.
+        """
         with contextlib.suppress(ConflictError, NotFoundError):
-            await self._ack(staged.entry, accept=False, draft_id=staged.draft_id)
-        await self._ledger.forget(staged.key)
+            await self._ack(entry, accept=False, draft_id=draft_id)
+        await self._ledger.forget(entry.model_key)
 
     async def _ack(
-        self, entry: JournalEntry, *, accept: bool, draft_id: str
+        self, entry: JournalEntry, *, accept: bool, draft_id: str | None
     ) -> PatchModelDraftApiResponse:
         return await self._catalog.ack(entry.idempotency_key, accept=accept, draft_id=draft_id)

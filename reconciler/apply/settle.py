@@ -48,7 +48,9 @@ class Settler:
             staged = await self._two_phase.stage(entry)
         except RejectedError as exc:
             return ModelOutcome(key, action, "discarded", f"interrupted proposal refused: {exc}")
-        if self._still_wanted(entry):
+        # A proposal of an all-or-nothing batch that was never committed to is withdrawn:
+        # accepting it would land part of a plan.
+        if self._still_wanted(entry) and self._ledger.batch_committed(entry):
             try:
                 await self._two_phase.decide(staged, accept=True)
             except (ConflictError, NotFoundError):
@@ -74,7 +76,12 @@ class Settler:
             return ModelOutcome(
                 key, action, "settled", "interrupted change had completed", draft_id
             )
-        return ModelOutcome(key, action, "discarded", "interrupted proposal no longer wanted")
+        why = (
+            "rejected: its all-or-nothing plan was interrupted before any change was accepted"
+            if self._still_wanted(staged.entry)
+            else "no longer wanted"
+        )
+        return ModelOutcome(key, action, "discarded", f"interrupted proposal {why}")
 
     def _still_wanted(self, entry: JournalEntry) -> bool:
         model = self._desired.get(entry.model_key)

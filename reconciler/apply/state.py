@@ -67,6 +67,10 @@ class JournalEntry(BaseModel):
     # catalog keeps a key only 24 hours: after that a replay would reserve another draft,
     # so settling reads this one first (a new draft is live only once accepted).
     staged_draft_id: str | None = None
+    # An all-or-nothing apply stages its whole plan as one batch before it accepts any
+    # of it. Until the document's ``accepting_batch`` names this batch, the batch was
+    # not decided: settling rejects such a proposal rather than accept part of a plan.
+    batch: str | None = None
 
 
 class StateDocument(BaseModel):
@@ -82,6 +86,9 @@ class StateDocument(BaseModel):
     catalog: str | None = None
     models: dict[str, ModelRecord] = Field(default_factory=dict)
     journal: dict[str, JournalEntry] = Field(default_factory=dict)
+    # The all-or-nothing batch whose every proposal was staged and which is being
+    # accepted: set in one write, so a crash leaves the batch wholly decided or not.
+    accepting_batch: str | None = None
 
 
 class StateStore:

@@ -51,6 +51,12 @@ from reconciler.render.formats import RenderOptions, render_outcomes, render_pla
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--force", is_flag=True, help="Apply even above the safe share of changes.")
 @click.option(
+    "--partial",
+    is_flag=True,
+    help="Apply each model on its own: one refused change stops no other "
+    "(default: stage every change first, and accept all of them or none).",
+)
+@click.option(
     "--max-update-share",
     type=click.FloatRange(0, 1),
     default=SafetyLimits.max_update_share,
@@ -97,6 +103,7 @@ async def apply(
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
+    partial: bool,
     max_update_share: float,
     max_deactivate_share: float,
     safety_min_models: int,
@@ -145,7 +152,7 @@ async def apply(
                 plan.raise_if_unsafe(limits, force=force)
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
-                result = await _apply(settings, applier, plan)
+                result = await _apply(settings, applier, plan, partial=partial)
     _report(result, fmt, settings)
 
 
@@ -232,10 +239,10 @@ async def _prove_saved(
     return saved.plan
 
 
-async def _apply(settings: Settings, applier: Applier, plan: Plan) -> ApplyResult:
+async def _apply(settings: Settings, applier: Applier, plan: Plan, *, partial: bool) -> ApplyResult:
     changes = sum(1 for change in plan.changes if change.is_change)
     with settings.progress("Applying", changes, lines=True) as progress:
-        return await applier.apply(plan, progress)
+        return await applier.apply(plan, progress, partial=partial)
 
 
 def _require_terminal() -> None:

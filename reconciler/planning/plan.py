@@ -72,6 +72,28 @@ class ModelChange(Frozen):
         return self.action != "noop"
 
 
+Verdict = Literal["staged", "refused", "failed"]
+
+
+class StageVerdict(Frozen):
+    """What the catalog said of one change's soft patch when the plan was staged.
+
+    ``staged``: the catalog validated the proposal and holds it, dormant, under
+    ``idempotency_key`` on ``draft_id`` (a create's newly reserved draft). ``refused``:
+    the catalog answered 400/422; ``field_errors`` name the fields. ``failed``: it
+    could not be staged (the draft is gone, the key is in use, the catalog is down).
+    """
+
+    key: str
+    verdict: Verdict
+    idempotency_key: str
+    draft_id: str | None = None
+    message: str = ""
+    field_errors: tuple[tuple[str, str], ...] = ()
+    # The catalog had this very proposal already (an earlier stage of the same plan).
+    replayed: bool = False
+
+
 class DriftEntry(Frozen):
     """Fields of one draft changed outside reconciler: last applied value -> live value."""
 
@@ -148,6 +170,8 @@ class Plan(Frozen):
     # Models in the state and active in the catalog with no manifest: git and the catalog
     # disagree, though nothing is planned for them without --prune.
     without_manifest: tuple[WithoutManifest, ...] = ()
+    # Set by ``plan --stage``: the catalog's verdict on each change that sends a patch.
+    stage: tuple[StageVerdict, ...] | None = None
 
     @field_validator("changes", "drift", "without_manifest")
     @classmethod
@@ -183,6 +207,21 @@ class Plan(Frozen):
     def has_changes(self) -> bool:
         """Whether applying the plan would touch anything."""
         return any(change.is_change for change in self.changes)
+
+    @property
+    def refusals(self) -> tuple[StageVerdict, ...]:
+        """The staged plan's changes the catalog did not take (refused or failed)."""
+        return tuple(v for v in self.stage or () if v.verdict != "staged")
+
+    def stage_line(self) -> str:
+        """``12 of 12 changes validated by the catalog`` / ``... 2 refused``."""
+        verdicts = self.stage or ()
+        staged = sum(1 for v in verdicts if v.verdict == "staged")
+        line = f"{staged} of {len(verdicts)} changes validated by the catalog"
+        refused = sum(1 for v in verdicts if v.verdict == "refused")
+        failed = len(verdicts) - staged - refused
+        extra = [f"{n} {what}" for n, what in ((refused, "refused"), (failed, "not staged")) if n]
+        return f"{line}; {', '.join(extra)}." if extra else f"{line}."
 
     def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
         """Refuse a plan that updates or deactivates too large a share of the catalog.

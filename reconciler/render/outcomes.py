@@ -14,6 +14,12 @@ def summary_line(result: ApplyResult) -> str:
     """``Apply complete: 1 created, 2 updated, 0 deactivated.`` (and what failed)."""
     if not result.outcomes:
         return "No changes. The catalog matches the manifests."
+    if result.rolled_back:
+        refused = sum(1 for o in result.failed if o.status == "failed")
+        return (
+            f"Nothing applied: {refused} of {len(result.outcomes)} changes refused or not "
+            "staged, so every staged proposal was rejected (all or nothing)."
+        )
     parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
     if result.count("adopt"):
         parts.insert(0, f"{result.count('adopt')} adopted")
@@ -26,9 +32,11 @@ def summary_line(result: ApplyResult) -> str:
 def render_text(result: ApplyResult, *, per_model: bool = True) -> str:
     """One line per model (unless progress lines said it already), the failures, the summary."""
     lines = [f"{_mark(o)} {o.key}: {o.message}" for o in result.outcomes] if per_model else []
-    if result.failed:
+    # Refusals first: with all or nothing, they are why the rest was withdrawn.
+    failed = sorted(result.failed, key=lambda o: o.status == "withdrawn")
+    if failed:
         lines += ["", "Failed:"]
-        lines += [f"  {o.key} ({o.action}): {o.message}" for o in result.failed]
+        lines += [f"  {o.key} ({o.action}): {o.message}" for o in failed]
     lines += ["", summary_line(result)]
     return "\n".join(lines).lstrip("\n") + "\n"
 
@@ -50,6 +58,7 @@ def render_json(result: ApplyResult) -> str:
         "summary": {
             **{verb: result.count(action) for action, verb in (("adopt", "adopted"), *_COUNTED)},
             "failed": len(result.failed),
+            "rolled_back": result.rolled_back,
         },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

@@ -124,10 +124,10 @@ def test_429_is_retried_after_retry_after(workspace):
     assert_converged(workspace, 1)
 
 
-def test_a_rejected_model_is_reported_and_the_others_go_on(workspace):
+def test_with_partial_a_rejected_model_is_reported_and_the_others_go_on(workspace):
     broken = {"key": "broken-model", "spec": {"name": "Broken", "provider": "NoSuchProvider"}}
     workspace.write_models(GPT, broken, CLAUDE)
-    result = workspace.cli(["apply", "--auto-approve"])
+    result = workspace.cli(["apply", "--auto-approve", "--partial"])
     assert result.exit_code == 1
     assert "broken-model" in result.stdout
     assert "provider" in result.stdout
