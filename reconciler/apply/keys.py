@@ -79,9 +79,13 @@ def is_ours(key: str) -> bool:
     return key.startswith(KEY_PREFIX)
 
 
-def is_stale(key: str, live: DraftFormState) -> bool | None:
-    """Whether our proposal ``key`` on ``live`` can no longer be accepted; None if unknown."""
+def is_stale(key: str, live: DraftFormState | str) -> bool | None:
+    """Whether our proposal ``key`` on ``live`` can no longer be accepted; None if unknown.
+
+    ``live`` is the draft, or its ``live_fingerprint``.
+    """
     parts = key.split("-")
     if not is_ours(key) or len(parts) != 3 or len(parts[1]) != 8:
         return None  # not ours, or an older key that does not say what it was staged on
-    return parts[1] != live_fingerprint(live)[:8]
+    fingerprint = live if isinstance(live, str) else live_fingerprint(live)
+    return parts[1] != fingerprint[:8]

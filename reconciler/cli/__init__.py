@@ -51,6 +51,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "show": ("plan", "show", "Render a plan saved with `reconciler plan --out FILE`."),
     "state": ("state_cmd", "state", "Inspect or edit the state: which draft each model is."),
+    "unstage": (
+        "unstage",
+        "unstage",
+        "Reject the still-pending proposals PLAN_FILE staged (`plan --stage --out`); idempotent.",
+    ),
     "validate": (
         "validate",
         "validate",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reconciler.cli.pipeline import (
     make_plan,
     shard_of,
 )
+from reconciler.render import pending
 from reconciler.render.formats import RenderOptions, render_plan
 
 EXIT_DRIFT = 2
@@ -78,11 +80,24 @@ async def drift(
             "the other shards check the rest"
         )
         plan = plan.model_copy(update={"warnings": (*plan.warnings, note)})
+    proposals = pending.pending_proposals(
+        plan, {e.idempotency_key: e.created_at for e in doc.journal.values()}
+    )
     options = RenderOptions(
         color=settings.color and fmt == "text",
         title=title,
         actions_heading="To match the manifests, `reconciler apply` would:",
     )
-    emit(render_plan(plan, fmt, options))
-    if plan.has_changes or plan.drift or plan.without_manifest or doc.journal:
+    rendered = render_plan(plan, fmt, options)
+    if fmt == "json":
+        document = json.loads(rendered)
+        document["pending_proposals"] = pending.documents(proposals)
+        emit(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        section = (pending.render_markdown if fmt == "markdown" else pending.render_text)(proposals)
+        emit(rendered + (f"\n{section}" if section else ""))
+    # A proposal of ours that can never be accepted is something to clean up; a current
+    # one is a pull request's stage under review, and no reason to alarm.
+    stale = any(p.ours and p.stale for p in proposals)
+    if plan.has_changes or plan.drift or plan.without_manifest or doc.journal or stale:
         sys.exit(EXIT_DRIFT)

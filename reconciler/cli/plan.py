@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply.keys import planned_on
+from reconciler.apply.stage import stage_plan
 from reconciler.apply.state import StateStore
 from reconciler.cli.common import (
     FORMATS,
@@ -25,7 +27,7 @@ from reconciler.cli.pipeline import (
     load_desired,
     make_plan,
 )
-from reconciler.errors import PlanFileError
+from reconciler.errors import PlanFileError, UsageError
 from reconciler.planning.normalize import manifests_digest
 from reconciler.planning.saved import SavedPlan, endpoint_label
 from reconciler.render import render as render_plan
@@ -97,6 +99,12 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
     is_flag=True,
     help="Exit 0 for no changes, 1 for an error, 2 when there are changes.",
 )
+@click.option(
+    "--stage",
+    is_flag=True,
+    help="Send each change's soft patch so the catalog validates it (nothing is accepted); "
+    "exit 1 if it refuses any.",
+)
 @run
 async def plan(
     paths: tuple[Path, ...],
@@ -107,6 +115,7 @@ async def plan(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    stage: bool,
 ) -> None:
     """Show what apply would change, and why (PATHS default: manifests/)."""
     err = settings.err
@@ -115,9 +124,23 @@ async def plan(
     doc = store.load()
     settings.check_catalog(doc)
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+    if stage and refresh is not True:
+        # The keys digest the live drafts apply will read: a stage must have read them all.
+        raise UsageError(
+            "--stage sends what apply would send, which needs every live draft read: "
+            f"drop --refresh={str(refresh).lower()}"
+        )
     # --refresh=false reads nothing, so it needs no catalog (and creates no embedded one).
     async with settings.open_client() if refresh else contextlib.nullcontext() as client:
         result = await make_plan(settings, client, desired, doc, request, err)
+        if stage and client is not None:
+            # Keyed by the state as apply will find it: the stage never writes the state.
+            on = planned_on(store.lineage_of(doc), doc.serial)
+            sending = sum(1 for c in result.changes if c.is_change and c.patch)
+            with settings.progress("Staging", sending, lines=False) as progress:
+                result = await stage_plan(
+                    client, result, on, parallelism=settings.parallelism, progress=progress
+                )
     emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
     if out is not None:
         saved = SavedPlan(
@@ -133,6 +156,8 @@ async def plan(
         except OSError as exc:
             raise PlanFileError(f"cannot write the plan file {out}: {exc.strerror}") from None
         err.print(f"Saved the plan to {out}; apply it with: reconciler apply --plan {out}")
+    if result.refusals:
+        sys.exit(1)
     if detailed_exitcode and result.has_changes:
         sys.exit(2)
 

@@ -44,6 +44,23 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             {"key": entry.key, "draft_id": entry.draft_id} for entry in plan.without_manifest
         ],
         "warnings": list(own_warnings(plan)),
+        "stage": None
+        if plan.stage is None
+        else {
+            "line": plan.stage_line(),
+            "verdicts": [
+                {
+                    "key": v.key,
+                    "verdict": v.verdict,
+                    "idempotency_key": v.idempotency_key,
+                    "draft_id": v.draft_id,
+                    "message": v.message,
+                    "field_errors": [{"field": f, "message": m} for f, m in v.field_errors],
+                    "replayed": v.replayed,
+                }
+                for v in plan.stage
+            ],
+        },
     }
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
-from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan
+from reconciler.planning.plan import DriftEntry, FieldChange, ModelChange, Plan, StageVerdict
 from reconciler.render.remedies import plan_warnings
 from reconciler.render.text import change_heading, format_value
 
@@ -31,6 +31,12 @@ def render_markdown(
     """The plan as Markdown of at most ``limit`` characters (when the summary alone fits)."""
     changed = [c for c in plan.changes if c.is_change]
     head = [f"## {title}\n\n", f"**{plan.summary.line()}**\n\n"]
+    verdicts = {v.key: v for v in plan.stage or ()}
+    if plan.stage is not None:
+        mark = "✗" if plan.refusals else "✓"
+        head.append(f"**{mark} {plan.stage_line()}**\n\n")
+        # Refusals first: they are what a reviewer must act on.
+        changed.sort(key=lambda c: c.key not in {v.key for v in plan.refusals})
     if not plan.refreshed:
         head.append("> Planned from the state without reading the live drafts.\n\n")
     if plan.targets is not None:
@@ -40,9 +46,13 @@ def render_markdown(
     sections = [
         _Section(
             title="",
-            header="| Model | Action | Fields changed |\n|---|---|---|\n",
+            header="| Model | Action | Fields changed |\n|---|---|---|\n"
+            if plan.stage is None
+            else "| Model | Action | Fields changed | Catalog verdict |\n|---|---|---|---|\n",
             rows=[
-                f"| `{c.key}` | {c.action} | {_codes(f.field for f in c.field_changes)} |\n"
+                f"| `{c.key}` | {c.action} | {_codes(f.field for f in c.field_changes)} |"
+                + ("" if plan.stage is None else f" {_verdict_cell(verdicts.get(c.key))} |")
+                + "\n"
                 for c in changed
             ],
             rows_what="models not listed here",
@@ -185,6 +195,16 @@ def _details(summary: str, body: str) -> str:
     return (
         f"<details><summary>{summary}</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n\n"
     )
+
+
+def _verdict_cell(verdict: StageVerdict | None) -> str:
+    if verdict is None:
+        return "nothing to send"
+    if verdict.verdict == "staged":
+        return "✓ staged"
+    fields = "; ".join(f"`{f}`: {_inline(m)}" for f, m in verdict.field_errors)
+    detail = fields or _inline(verdict.message)
+    return f"✗ {verdict.verdict}: {detail}".replace("|", "\\|")
 
 
 def _codes(names: Iterable[str]) -> str:

@@ -73,8 +73,22 @@ def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIO
         out.append("")
     if plan.missing_line:
         out += [paint("warning", plan.missing_line), ""]
+    if plan.stage is not None:
+        out += _stage_lines(plan, paint)
     out.append(paint("bold", plan.summary.line()))
     return "\n".join(out) + "\n"
+
+
+def _stage_lines(plan: Plan, paint: _Paint) -> list[str]:
+    """The catalog's verdicts: the headline, then each refusal with its fields."""
+    style = "warning" if plan.refusals else "bold"
+    out = [paint(style, f"Staged: {plan.stage_line()}"), ""]
+    for verdict in plan.refusals:
+        out.append(f"  {paint('removed', '✗')} {verdict.key}: {verdict.verdict}: {verdict.message}")
+        out += [f"      {field}: {message}" for field, message in verdict.field_errors]
+    if plan.refusals:
+        out.append("")
+    return out
 
 
 def format_value(value: Any) -> str:
