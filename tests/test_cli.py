@@ -102,4 +102,5 @@ def test_every_command_is_registered():
         "import",
         "state",
         "serve",
+        "unstage",
     }

@@ -47,8 +47,12 @@ def idempotency_key(change: ModelChange, planned_on: str = "", *, attempt: int =
     digest = hashlib.sha256(
         json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()
-    live = (change.live_fingerprint or _NO_LIVE)[:8]
-    return f"{KEY_PREFIX}{live}-{digest[:32]}"
+    return f"{KEY_PREFIX}{_live_part(change.live_fingerprint)}-{digest[:32]}"
+
+
+def _live_part(fingerprint: str | None) -> str:
+    """The first 8 hex digits of a ``sha256:...`` live fingerprint."""
+    return (fingerprint or _NO_LIVE).rpartition(":")[2][:8]
 
 
 def proposal_entry(
@@ -88,4 +92,4 @@ def is_stale(key: str, live: DraftFormState | str) -> bool | None:
     if not is_ours(key) or len(parts) != 3 or len(parts[1]) != 8:
         return None  # not ours, or an older key that does not say what it was staged on
     fingerprint = live if isinstance(live, str) else live_fingerprint(live)
-    return parts[1] != fingerprint[:8]
+    return parts[1] != _live_part(fingerprint)
