@@ -14,7 +14,7 @@ from reconciler.catalog.refresh import read_drafts
 from reconciler.cli.common import Settings, catalog_options, emit, run
 from reconciler.cli.plan import read_saved_plan
 from reconciler.errors import StalePlanError, UsageError
-from reconciler.planning.plan import endpoint_label
+from reconciler.planning.saved import endpoint_label
 
 
 @click.command()
@@ -46,7 +46,7 @@ async def unstage(plan_file: Path | None, settings: Settings, stale: bool) -> No
             ]
         else:
             doc = StateStore(settings.state_path).load()
-            settings.check_catalog(doc, bind=False)
+            settings.check_catalog(doc)
             drafts = {key: record.draft_id for key, record in doc.models.items()}
             with settings.progress("Reading", len(drafts), lines=False) as progress:
                 live = await read_drafts(
