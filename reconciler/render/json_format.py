@@ -15,7 +15,7 @@ from reconciler.render.remedies import own_warnings
 def plan_document(plan: Plan) -> dict[str, Any]:
     """The plan as the documented JSON document (a plain dict)."""
     summary = plan.summary
-    return {
+    document: dict[str, Any] = {
         "format_version": plan.format_version,
         "refreshed": plan.refreshed,
         "targets": list(plan.targets) if plan.targets is not None else None,
@@ -44,24 +44,11 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             {"key": entry.key, "draft_id": entry.draft_id} for entry in plan.without_manifest
         ],
         "warnings": list(own_warnings(plan)),
-        "stage": None
-        if plan.stage is None
-        else {
-            "line": plan.stage_line(),
-            "verdicts": [
-                {
-                    "key": v.key,
-                    "verdict": v.verdict,
-                    "idempotency_key": v.idempotency_key,
-                    "draft_id": v.draft_id,
-                    "message": v.message,
-                    "field_errors": [{"field": f, "message": m} for f, m in v.field_errors],
-                    "replayed": v.replayed,
-                }
-                for v in plan.stage
-            ],
-        },
     }
+    if plan.stage is not None:
+        # Only a staged plan has the key: the document of a plain plan is unchanged.
+        document["stage"] = _stage(plan)
+    return document
 
 
 def render_json(plan: Plan, *, indent: int | None = 2) -> str:
@@ -91,4 +78,22 @@ def _field(fc: FieldChange) -> dict[str, Any]:
         "after": fc.after,
         "added": list(fc.added),
         "removed": list(fc.removed),
+    }
+
+
+def _stage(plan: Plan) -> dict[str, Any]:
+    return {
+        "line": plan.stage_line(),
+        "verdicts": [
+            {
+                "key": v.key,
+                "verdict": v.verdict,
+                "idempotency_key": v.idempotency_key,
+                "draft_id": v.draft_id,
+                "message": v.message,
+                "field_errors": [{"field": f, "message": m} for f, m in v.field_errors],
+                "replayed": v.replayed,
+            }
+            for v in plan.stage or ()
+        ],
     }
