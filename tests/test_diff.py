@@ -245,3 +245,71 @@ def test_update_patch_of_nothing_is_empty():
 def test_single_strings_are_cleared_with_an_empty_string(field, written):
     model = desired(**{field: written})
     assert against(model, live(**{field: "something"})).patch == {field: ""}
+
+
+def test_a_price_kept_by_id_and_an_equal_new_price_are_both_kept():
+    # pricing_ids keeps p-1 and the manifest wants one more entry of the same content:
+    # that entry must be created, not matched against the id already kept.
+    model = desired(pricing_ids=["p-1"], pricing=[price("input", "1")])
+    draft = live(pricing=[price("input", "1", id="p-1")], pricing_ids=["p-1"])
+    assert against(model, draft).patch == {
+        "pricing": [price("input", "1")],
+        "pricing_ids": ["p-1"],
+    }
+
+
+def test_three_equal_prices_against_two_create_the_third():
+    model = desired(pricing=[price("input", "1"), price("input", "1.0"), price("input", "1.00")])
+    draft = live(
+        pricing=[price("input", "1", id="p-1"), price("input", "1.0", id="p-2")],
+        pricing_ids=["p-1", "p-2"],
+    )
+    result = against(model, draft)
+    assert result.patch == {"pricing": [price("input", "1.00")], "pricing_ids": ["p-1", "p-2"]}
+    (change,) = result.field_changes
+    assert change.added == (price("input", "1"),)
+    assert change.removed == ()
+
+
+def test_id_list_changes_name_the_ids_added_and_removed():
+    model = desired(department_ids=["dep-2", "dep-1"], flag_ids=["f-1"])
+    draft = live(department_ids=["dep-3", "dep-1"], flag_ids=["f-1", "f-2"])
+    assert against(model, draft).field_changes == (
+        FieldChange(field="flag_ids", before=["f-1", "f-2"], after=["f-1"], removed=("f-2",)),
+        FieldChange(
+            field="department_ids",
+            before=["dep-1", "dep-3"],
+            after=["dep-1", "dep-2"],
+            added=("dep-2",),
+            removed=("dep-3",),
+        ),
+    )
+
+
+def test_an_ignored_pricing_ids_is_never_sent():
+    model = desired(pricing_ids=["p-9"], pricing=[price("input", "1")], ignore=("pricing_ids",))
+    draft = live(
+        pricing=[price("input", "1", id="p-1"), price("output", "2", id="p-2")],
+        pricing_ids=["p-1", "p-2"],
+    )
+    assert against(model, draft).patch == {"pricing_ids": ["p-1"]}
+
+
+def test_pricing_ids_with_pricing_ignored_are_sent_alone():
+    model = desired(pricing_ids=["p-2"], pricing=[price("input", "1")], ignore=("pricing",))
+    draft = live(pricing=[price("input", "1", id="p-1")], pricing_ids=["p-1"])
+    assert against(model, draft).patch == {"pricing_ids": ["p-2"]}
+
+
+def test_pricing_drift_shows_both_sides_without_ids():
+    before = [price("input", "1", id="p-1")]
+    after = [price("input", "2", id="p-2"), price("output", "3", id="p-3")]
+    assert drift({"pricing": before}, {"pricing": after}, ["pricing"]) == (
+        FieldChange(
+            field="pricing",
+            before=[price("input", "1")],
+            after=[price("input", "2"), price("output", "3")],
+            added=(price("input", "2"), price("output", "3")),
+            removed=(price("input", "1"),),
+        ),
+    )

@@ -295,3 +295,12 @@ def test_amounts_are_exact_at_any_length(digits, scale):
     normal = normalize_amount(written)
     assert Decimal(normal) == Decimal(written)
     assert normalize_amount(_padded(written)) == normal
+
+
+def test_desired_digest_does_not_depend_on_key_order():
+    # YAML maps keep the order they are written in; the digest must not.
+    entry = price("input", "0.60")
+    a = desired(name="N", active=True, pricing=[entry])
+    b = desired(pricing=[dict(reversed(list(entry.items())))], active=True, name="N")
+    assert list(a.fields) != list(b.fields)
+    assert desired_digest(a) == desired_digest(b)

@@ -330,3 +330,53 @@ def test_every_problem_is_reported_at_once():
         build_plan([a, b], {"b": ModelRecord(draft_id="d-b")}, {"a": None, "b": live("d-b")})
     assert "model a:" in str(caught.value)
     assert "model b:" in str(caught.value)
+
+
+PENDING = "draft d-1 has pending proposals not made by this plan: k-1"
+
+
+def test_pruning_a_draft_with_pending_proposals_warns_about_them():
+    rec = ModelRecord(draft_id="d-1", last_applied={"active": True})
+    change = only(
+        build_plan([], {"old": rec}, {"old": live(active=True, pending_ids=["k-1"])}, prune=True)
+    )
+    assert change.warnings == (PENDING,)
+    assert change.pending_ids == ("k-1",)
+    assert change.patch == {"active": False}
+
+
+def test_pruning_an_inactive_draft_with_pending_proposals_keeps_both_warnings():
+    rec = ModelRecord(draft_id="d-1", last_applied={"active": True})
+    draft = live(active=False, pending_ids=["k-1"])
+    change = only(build_plan([], {"old": rec}, {"old": draft}, prune=True))
+    assert change.warnings == (
+        PENDING,
+        "draft d-1 is already inactive; the model is only dropped from the state",
+    )
+    assert change.patch == {}
+    assert change.live_fingerprint == live_fingerprint(draft)
+
+
+def _contradiction(key):
+    return desired(key, name=key, draft_id=f"d-other-{key}"), {
+        key: ModelRecord(draft_id=f"d-{key}")
+    }
+
+
+def _taken(key):
+    owner = f"owner-of-{key}"
+    return desired(key, name=key, draft_id=f"d-{key}"), {owner: ModelRecord(draft_id=f"d-{key}")}
+
+
+def _missing(key):
+    return desired(key, name=key, draft_id=f"d-{key}"), {}
+
+
+@pytest.mark.parametrize("problem", [_contradiction, _taken, _missing])
+def test_a_problem_never_hides_the_problems_of_later_models(problem):
+    (first, first_records), (last, last_records) = problem("a"), problem("b")
+    reads = {"a": None, "b": None} if problem is _missing else {}
+    with pytest.raises(PlanError) as caught:
+        build_plan([last, first], {**first_records, **last_records}, reads)
+    assert "model a:" in str(caught.value)
+    assert "model b:" in str(caught.value)
