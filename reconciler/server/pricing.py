@@ -11,7 +11,10 @@ The rules (contract: "Pricing"), with what it leaves open decided here:
 - An entry without ``id`` is created with a new random id, merged afterwards.
   Two new entries equal to each other in one request are a 422 (the list is a set).
 - ``amount`` is a non-negative decimal string (``"0.6"``, ``"12.50"``; no sign,
-  exponent or spaces) and is stored as given; ``currency`` is three capital letters.
+  exponent or spaces) and is stored as given; a negative one is refused as
+  negative. ``currency`` is an active ISO 4217 code, the same table the
+  manifests are checked against (``reconciler.iso4217``); a withdrawn code is
+  refused with the code that replaced it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ import uuid
 from decimal import Decimal
 
 from reconciler.catalog.wire import PatchModelDraftApiRequest, PricingDraftValue
+from reconciler.manifests.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
 from reconciler.server.draft import DraftState
 from reconciler.server.problems import FieldErrors
 
 AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def resolve_pricing(
@@ -86,19 +89,34 @@ def _valid(entry: PricingDraftValue, where: str, errors: FieldErrors) -> bool:
         if not getattr(entry, name).strip():
             errors.add(f"{where}.{name}", "must not be empty")
             ok = False
-    if not AMOUNT.fullmatch(entry.amount):
-        errors.add(
-            f"{where}.amount",
-            f'{entry.amount!r} is not a decimal amount; write it like "0.60"',
-        )
+    amount_problem = _amount_problem(entry.amount)
+    if amount_problem is not None:
+        errors.add(f"{where}.amount", amount_problem)
         ok = False
-    if not CURRENCY.fullmatch(entry.currency):
-        errors.add(
-            f"{where}.currency",
-            f'{entry.currency!r} is not an ISO 4217 code (three capital letters, like "USD")',
-        )
+    currency_problem = _currency_problem(entry.currency)
+    if currency_problem is not None:
+        errors.add(f"{where}.currency", currency_problem)
         ok = False
     return ok
+
+
+def _amount_problem(amount: str) -> str | None:
+    if AMOUNT.fullmatch(amount):
+        return None
+    if amount.startswith("-") and AMOUNT.fullmatch(amount[1:]):
+        return f"{amount!r} is a negative amount; a price is zero or more"
+    return f'{amount!r} is not a decimal amount; write it like "0.60"'
+
+
+def _currency_problem(currency: str) -> str | None:
+    if currency in ISO_4217_CODES:
+        return None
+    if currency in WITHDRAWN_CODES:
+        return (
+            f"{currency!r} is a withdrawn ISO 4217 code; it was replaced by "
+            f"{WITHDRAWN_CODES[currency]!r}"
+        )
+    return f'{currency!r} is not an ISO 4217 currency code (like "USD" or "EUR")'
 
 
 def _matches_stored(
