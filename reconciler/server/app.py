@@ -166,7 +166,8 @@ async def _read_body(request: Request) -> bytes:
 
 def _too_large(what: str) -> ApiProblem:
     return ApiProblem(
-        413, f"the body is too large ({what}); a request body holds at most {MAX_BODY_BYTES:,} bytes"
+        413,
+        f"the body is too large ({what}); a request body holds at most {MAX_BODY_BYTES:,} bytes",
     )
 
 
