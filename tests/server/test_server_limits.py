@@ -204,3 +204,25 @@ def test_limits_hold_over_a_fresh_connection_after_a_413(switch_server, tmp_path
     finally:
         switch_server.switch.target = None
         app.state.database.close()
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"name": "x" * (2 * MAX_BODY_BYTES)}, 413),
+        ({"name": "x" * (MAX_STRING_CHARS + 1)}, 422),
+    ],
+)
+async def test_reconcilers_client_takes_a_limit_as_a_refusal_not_retried(
+    http_catalog, fields, status
+):
+    from reconciler.client import CatalogClient, ClientSettings
+    from reconciler.errors import RejectedError
+
+    retries = []
+    settings = ClientSettings(base_url=str(http_catalog.client.base_url))
+    async with CatalogClient(settings, on_retry=retries.append) as client:
+        with pytest.raises(RejectedError) as refused:
+            await client.soft_patch(fields, idempotency_key="rc-limits")
+    assert refused.value.status == status
+    assert retries == []
