@@ -1,8 +1,8 @@
 """The contract of ``POST /model/draft`` as an OpenAPI 3.1 document, built from the code.
 
 Built, not written by hand, from what the server itself uses: the wire model's
-fields (``reconciler.wire``), the limits (``limits``), the currencies
-(``reconciler.iso4217``) and the amount pattern (``pricing``), so the document
+fields (``reconciler.catalog.wire``), the limits (``limits``), the currencies
+(``reconciler.manifests.iso4217``) and the amount pattern (``pricing``), so the document
 and the server cannot disagree on them. Each request shape of the contract is
 one closed schema; the request body is any of them. ``null`` is allowed
 wherever absence is (the contract: absent and ``null`` mean the same).
@@ -16,7 +16,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from reconciler.iso4217 import ISO_4217_CODES
+from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest, PricingDraftValue
+from reconciler.manifests.iso4217 import ISO_4217_CODES
 from reconciler.server.limits import (
     MAX_BODY_BYTES,
     MAX_DEPTH,
@@ -26,7 +27,6 @@ from reconciler.server.limits import (
 )
 from reconciler.server.pricing import AMOUNT
 from reconciler.server.problems import MAX_ERRORS_LISTED
-from reconciler.wire import MODEL_FIELDS, PatchModelDraftApiRequest, PricingDraftValue
 
 Schema = dict[str, Any]
 

@@ -23,7 +23,8 @@ from reconciler.server.limits import (
     check_values,
     nesting_depth,
 )
-from reconciler.server.problems import ApiProblem, invalid
+from reconciler.server.pricing import check_pricing
+from reconciler.server.problems import ApiProblem, FieldErrors, invalid
 
 OperationKind = Literal["read", "create", "hard_patch", "soft_patch", "ack"]
 
@@ -96,6 +97,9 @@ def classify(body: dict[str, Any]) -> Operation:
     """Validate a parsed body and classify it, or raise the 422 (or 400) it deserves."""
     check_values(body)
     request = _validate(body)
+    errors = FieldErrors()
+    check_pricing(request.pricing or [], errors)
+    errors.raise_if_any()
     draft_id = _draft_id(request)
     key = request.idempotency_key
     if key == "":

@@ -217,6 +217,7 @@ async def test_reconcilers_client_takes_a_limit_as_a_refusal_not_retried(
     http_catalog, fields, status
 ):
     from reconciler.client import CatalogClient, ClientSettings
+
     from reconciler.errors import RejectedError
 
     retries = []
@@ -226,3 +227,14 @@ async def test_reconcilers_client_takes_a_limit_as_a_refusal_not_retried(
             await client.soft_patch(fields, idempotency_key="rc-limits")
     assert refused.value.status == status
     assert retries == []
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [price(currency="XXZ"), price(amount="-1"), price(label=" "), {**price(), "id": ""}],
+)
+async def test_a_malformed_price_is_a_422_even_for_an_unknown_draft(catalog, entry):
+    # Found by Schemathesis: the draft lookup came first and answered 404.
+    reply = await catalog.post({"draft_id": "no-such-draft", "pricing": [entry]})
+    assert reply.status == 422
+    assert reply.error_fields[0].startswith("pricing[0].")
