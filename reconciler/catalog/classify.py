@@ -59,7 +59,9 @@ def status_error(
         return NotFoundError(message, status=status, draft_id=draft_id)
     if status == 409:
         return ConflictError(message, status=status, draft_id=draft_id)
-    if status in (400, 422):
+    if status in (400, 413, 422):
+        # 413: the body is over the catalog's limit; like a 422 it can never succeed, and
+        # nothing was staged, so the applier forgets the journalled proposal.
         return RejectedError(
             message, status=status, field_errors=field_errors(body), draft_id=draft_id
         )

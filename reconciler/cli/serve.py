@@ -1,8 +1,17 @@
-"""``reconciler serve``: run the local catalog server under uvicorn."""
+"""``reconciler serve``: run the local catalog server under uvicorn.
+
+The socket is bound here, before uvicorn starts, so a port in use is one clear
+line and exit 1 (uvicorn would log its own error and exit 3). Once listening,
+the base URL to give reconciler as ``--endpoint`` goes to stdout (one line, for
+scripts using ``--port 0``) and a line for people to stderr.
+"""
 
 from __future__ import annotations
 
+import errno
+import socket
 import sqlite3
+import sys
 from pathlib import Path
 
 import click
@@ -10,6 +19,10 @@ import uvicorn
 
 from reconciler.errors import UsageError
 from reconciler.server import FaultInjector, create_app
+
+# Beside the embedded catalog (.reconciler/catalog.sqlite3), git-ignored, but its own file:
+# a state file belongs to one catalog, and the served one is another catalog.
+DEFAULT_DB = Path(".reconciler") / "server.sqlite3"
 
 
 class _AnnouncingServer(uvicorn.Server):
@@ -26,11 +39,15 @@ class _AnnouncingServer(uvicorn.Server):
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
         where = f"[{host}]" if ":" in host else host
+        base_url = f"http://{where}:{port}"
         auth = "bearer token required" if self._guarded else "no token required"
         click.echo(
-            f"catalog listening on http://{where}:{port}/model/draft (db: {self._db_path}; {auth})",
+            f"catalog listening on {base_url} (db: {self._db_path}; {auth}); "
+            f"use --endpoint {base_url}",
             err=True,
         )
+        click.echo(base_url)
+        sys.stdout.flush()
 
 
 @click.command()
@@ -40,12 +57,12 @@ class _AnnouncingServer(uvicorn.Server):
     default=8080,
     show_default=True,
     type=click.IntRange(0, 65535),
-    help="TCP port; 0 picks a free one (the line on stderr says which).",
+    help="TCP port; 0 picks a free one (the base URL printed on stdout says which).",
 )
 @click.option(
     "--db",
     "db_path",
-    default=Path("catalog.sqlite3"),
+    default=DEFAULT_DB,
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
     help="SQLite file of the catalog; created and seeded if missing.",
@@ -89,9 +106,39 @@ def serve(
         retry_after=retry_after,
         latency=latency,
     )
+    sock = _bind(host, port)
     try:
-        app = create_app(db_path, token=token or None, reference_data=reference_data, faults=faults)
-    except (sqlite3.Error, OSError) as exc:
-        raise UsageError(f"cannot open the catalog database {db_path}: {exc}") from exc
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
-    _AnnouncingServer(config, db_path, guarded=bool(token)).run()
+        try:
+            app = create_app(
+                db_path, token=token or None, reference_data=reference_data, faults=faults
+            )
+        except (sqlite3.Error, OSError) as exc:
+            raise UsageError(f"cannot open the catalog database {db_path}: {exc}") from exc
+        config = uvicorn.Config(app, log_level="warning", access_log=False)
+        _AnnouncingServer(config, db_path, guarded=bool(token)).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (uvicorn makes it listen), or a ``UsageError``."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )[0]
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}: the address does not resolve ({exc})") from exc
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP.
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: the port is already in use; "
+                "choose another --port, or --port 0 for a free one"
+            ) from exc
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    return sock

@@ -10,8 +10,14 @@ The rules (contract: "Pricing"), with what it leaves open decided here:
   leaves it out.
 - An entry without ``id`` is created with a new random id, merged afterwards.
   Two new entries equal to each other in one request are a 422 (the list is a set).
+- An entry's own content is checked (``check_pricing``) when the request is
+  classified, before any draft is looked up, so a malformed entry is a 422
+  whatever the draft: its status does not depend on what the catalog holds.
 - ``amount`` is a non-negative decimal string (``"0.6"``, ``"12.50"``; no sign,
-  exponent or spaces) and is stored as given; ``currency`` is three capital letters.
+  exponent or spaces) and is stored as given; a negative one is refused as
+  negative. ``currency`` is an active ISO 4217 code, the same table the
+  manifests are checked against (``reconciler.manifests.iso4217``); a withdrawn code is
+  refused with the code that replaced it.
 """
 
 from __future__ import annotations
@@ -22,11 +28,11 @@ import uuid
 from decimal import Decimal
 
 from reconciler.catalog.wire import PatchModelDraftApiRequest, PricingDraftValue
+from reconciler.manifests.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
 from reconciler.server.draft import DraftState
 from reconciler.server.problems import FieldErrors
 
 AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
-CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 def resolve_pricing(
@@ -45,10 +51,9 @@ def resolve_pricing(
     created: set[str] = set()
     new_entries: dict[tuple[str, str, str, Decimal], int] = {}
     seen_ids: set[str] = set()
+    # Every entry passed check_pricing when the request was classified.
     for index, entry in enumerate(request.pricing or []):
         where = f"pricing[{index}]"
-        if not _valid(entry, where, errors):
-            continue
         if entry.id is not None:
             if entry.id in seen_ids:
                 errors.add(f"{where}.id", f"duplicate id {entry.id!r}; the list is a set")
@@ -80,25 +85,40 @@ def _check_ids(conn: sqlite3.Connection, ids: list[str], errors: FieldErrors) ->
         seen.add(pricing_id)
 
 
-def _valid(entry: PricingDraftValue, where: str, errors: FieldErrors) -> bool:
-    ok = True
-    for name in ("label", "unit"):
-        if not getattr(entry, name).strip():
-            errors.add(f"{where}.{name}", "must not be empty")
-            ok = False
-    if not AMOUNT.fullmatch(entry.amount):
-        errors.add(
-            f"{where}.amount",
-            f'{entry.amount!r} is not a decimal amount; write it like "0.60"',
+def check_pricing(entries: list[PricingDraftValue], errors: FieldErrors) -> None:
+    """Record every entry field that is malformed on its own (no catalog lookup needed)."""
+    for index, entry in enumerate(entries):
+        where = f"pricing[{index}]"
+        if entry.id == "":
+            errors.add(f"{where}.id", "must not be empty; leave id out to create an entry")
+        for name in ("label", "unit"):
+            if not getattr(entry, name).strip():
+                errors.add(f"{where}.{name}", "must not be empty")
+        amount_problem = _amount_problem(entry.amount)
+        if amount_problem is not None:
+            errors.add(f"{where}.amount", amount_problem)
+        currency_problem = _currency_problem(entry.currency)
+        if currency_problem is not None:
+            errors.add(f"{where}.currency", currency_problem)
+
+
+def _amount_problem(amount: str) -> str | None:
+    if AMOUNT.fullmatch(amount):
+        return None
+    if amount.startswith("-") and AMOUNT.fullmatch(amount[1:]):
+        return f"{amount!r} is a negative amount; a price is zero or more"
+    return f'{amount!r} is not a decimal amount; write it like "0.60"'
+
+
+def _currency_problem(currency: str) -> str | None:
+    if currency in ISO_4217_CODES:
+        return None
+    if currency in WITHDRAWN_CODES:
+        return (
+            f"{currency!r} is a withdrawn ISO 4217 code; it was replaced by "
+            f"{WITHDRAWN_CODES[currency]!r}"
         )
-        ok = False
-    if not CURRENCY.fullmatch(entry.currency):
-        errors.add(
-            f"{where}.currency",
-            f'{entry.currency!r} is not an ISO 4217 code (three capital letters, like "USD")',
-        )
-        ok = False
-    return ok
+    return f'{currency!r} is not an ISO 4217 currency code (like "USD" or "EUR")'
 
 
 def _matches_stored(

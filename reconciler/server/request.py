@@ -11,12 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
-from reconciler.server.problems import ApiProblem
+from reconciler.server.limits import (
+    MAX_DEPTH,
+    MAX_KEY_CHARS,
+    MAX_STRING_CHARS,
+    check_values,
+    nesting_depth,
+)
+from reconciler.server.pricing import check_pricing
+from reconciler.server.problems import ApiProblem, FieldErrors, invalid
 
 OperationKind = Literal["read", "create", "hard_patch", "soft_patch", "ack"]
 
@@ -37,25 +45,61 @@ class Operation:
         return self.kind != "read"
 
 
-def peek_ids(raw: bytes) -> tuple[str, str | None]:
-    """The draft id and key a body names, best effort, for the body of an error response."""
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or the 400 for a body nested too deep or not an object."""
+    depth = nesting_depth(raw)
+    if depth > MAX_DEPTH:
+        raise ApiProblem(
+            400,
+            f"the body nests {depth} levels deep; a request nests at most {MAX_DEPTH} "
+            "(a PatchModelDraftApiRequest needs 3)",
+        )
     try:
         body = json.loads(raw)
-    except ValueError:
-        return "", None
+    except ValueError as exc:
+        raise ApiProblem(
+            400, f'the body is not JSON ({exc}); send a JSON object such as {{"draft_id": ...}}'
+        ) from exc
+    if not isinstance(body, dict):
+        raise ApiProblem(400, f"the body must be a JSON object, not a {type(body).__name__}")
+    return body
+
+
+def peek_ids(body: object) -> tuple[str, str | None]:
+    """The draft id and key a body names, for an error response to echo; only echoable ones."""
     if not isinstance(body, dict):
         return "", None
     draft_id = body.get("draft_id") or body.get("input_draft_id")
     key = body.get("idempotency_key")
     return (
-        draft_id if isinstance(draft_id, str) else "",
-        key if isinstance(key, str) else None,
+        draft_id if _echoable(draft_id, MAX_STRING_CHARS) else "",
+        key if _echoable(key, MAX_KEY_CHARS) else None,
     )
+
+
+def _echoable(value: object, limit: int) -> bool:
+    # A value over its limit or holding a lone surrogate is refused, not repeated back.
+    if not isinstance(value, str) or len(value) > limit:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse_operation(raw: bytes) -> Operation:
     """Parse and classify a request body, or raise the 400/422 the contract asks for."""
-    request = _parse(raw)
+    return classify(parse_body(raw))
+
+
+def classify(body: dict[str, Any]) -> Operation:
+    """Validate a parsed body and classify it, or raise the 422 (or 400) it deserves."""
+    check_values(body)
+    request = _validate(body)
+    errors = FieldErrors()
+    check_pricing(request.pricing or [], errors)
+    errors.raise_if_any()
     draft_id = _draft_id(request)
     key = request.idempotency_key
     if key == "":
@@ -125,24 +169,12 @@ def fingerprint_of(request: PatchModelDraftApiRequest) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _parse(raw: bytes) -> PatchModelDraftApiRequest:
-    try:
-        body = json.loads(raw)
-    except ValueError as exc:
-        raise ApiProblem(
-            400, f'the body is not JSON ({exc}); send a JSON object such as {{"draft_id": ...}}'
-        ) from exc
-    if not isinstance(body, dict):
-        raise ApiProblem(400, f"the body must be a JSON object, not a {type(body).__name__}")
+def _validate(body: dict[str, Any]) -> PatchModelDraftApiRequest:
     try:
         return PatchModelDraftApiRequest.model_validate(body, strict=True)
     except ValidationError as exc:
         errors = [(_location(error["loc"]), _message(error)) for error in exc.errors()]
-        raise ApiProblem(
-            422,
-            "invalid request: " + "; ".join(f"{field}: {msg}" for field, msg in errors),
-            errors=errors,
-        ) from exc
+        raise invalid(errors, prefix="invalid request: ") from exc
 
 
 def _draft_id(request: PatchModelDraftApiRequest) -> str | None:

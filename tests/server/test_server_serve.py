@@ -2,80 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import queue
 import re
+import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
+from served import environment, serve
 
 pytestmark = pytest.mark.slow
 
 TOKEN = "serve-test-token-91c2"
-
-
-@dataclass
-class Served:
-    """A running ``reconciler serve``: its URL and every stderr line so far."""
-
-    url: str
-    lines: queue.Queue[str]
-    process: subprocess.Popen[str]
-
-    def stderr(self) -> str:
-        """Everything the process has written to stderr up to now."""
-        out = []
-        while not self.lines.empty():
-            out.append(self.lines.get_nowait())
-        return "".join(out)
-
-
-def _environment(token: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "CATALOG_TOKEN"}
-    if token is not None:
-        env["CATALOG_TOKEN"] = token
-    return env
-
-
-@contextmanager
-def serve(tmp_path: Path, *args: str, env_token: str | None = None) -> Iterator[Served]:
-    """Start ``reconciler serve --port 0`` and wait for the line that says where it listens."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "serve", "--port", "0",
-         "--db", str(tmp_path / "served.sqlite3"), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_environment(env_token),
-        cwd=tmp_path,
-    )  # fmt: skip
-    lines: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stderr is not None
-        for line in process.stderr:
-            lines.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    try:
-        first = lines.get(timeout=20)
-        match = re.search(r"listening on (http://\S+)/model/draft", first)
-        assert match, first
-        served = Served(match.group(1), lines, process)
-        served.lines.put(first)
-        yield served
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        assert process.stdout is not None
-        process.stdout.close()
 
 
 def test_serve_answers_a_post_and_refuses_a_request_without_the_token(tmp_path):
@@ -130,7 +68,7 @@ def test_serve_with_a_bad_reference_file_says_so_without_a_traceback(tmp_path):
         capture_output=True,
         text=True,
         timeout=30,
-        env=_environment(None),
+        env=environment(None),
     )  # fmt: skip
     assert result.returncode == 1
     assert "duplicate label" in result.stderr
@@ -148,3 +86,49 @@ def test_serve_with_an_unusable_database_path_says_so(tmp_path):
     assert result.exit_code == 1
     assert "cannot open the catalog database" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+async def test_serve_prints_the_base_url_to_use_as_endpoint(tmp_path):
+    from reconciler.client import CatalogClient, ClientSettings
+
+    from reconciler.errors import NotFoundError
+
+    with serve(tmp_path) as served:
+        assert re.fullmatch(r"http://127\.0\.0\.1:[1-9][0-9]*", served.url), served.url
+        async with CatalogClient(ClientSettings(base_url=served.url)) as client:
+            with pytest.raises(NotFoundError):
+                await client.read("no-such-draft")
+        stderr = served.stderr()
+    assert f"catalog listening on {served.url} " in stderr
+    assert f"use --endpoint {served.url}\n" in stderr
+    assert "/model/draft" not in stderr
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "reconciler", "serve", "--port", str(port),
+             "--db", str(tmp_path / "c.sqlite3")],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=environment(None),
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{port}: the port is already in use; "
+        "choose another --port, or --port 0 for a free one"
+    ]
+    assert result.stdout == ""
+
+
+def test_serve_keeps_its_database_in_the_git_ignored_directory_by_default(tmp_path):
+    with serve(tmp_path, default_db=True) as served:
+        assert httpx.post(f"{served.url}/model/draft", json={"name": "m"}).status_code == 200
+        stderr = served.stderr()
+    assert (tmp_path / ".reconciler" / "server.sqlite3").is_file()
+    assert not (tmp_path / "catalog.sqlite3").exists()
+    assert "db: .reconciler/server.sqlite3" in stderr
