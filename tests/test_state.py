@@ -172,6 +172,22 @@ def test_a_load_replays_the_log_of_an_interrupted_apply_and_advances_the_serial(
     assert loaded.serial == serial + 3
 
 
+
+def test_the_batch_being_accepted_is_logged_and_replayed_with_the_models(tmp_path):
+    # All or nothing: once a batch is marked as being accepted, a killed run's rerun must
+    # accept (not reject) its proposals, so the marker is as durable as the journal.
+    store, doc = _saved_with(tmp_path, 1)
+    doc.journal["m-0000"] = _entry("m-0000")
+    store.log(doc, ["m-0000"])
+    doc.accepting_batch = "batch-1"
+    store.log(doc, [], batch=True)
+    loaded = StateStore(store.path).load()
+    assert loaded.accepting_batch == "batch-1"
+    assert loaded.journal == {"m-0000": _entry("m-0000")}
+    loaded.accepting_batch = None
+    store.log(loaded, [], batch=True)
+    assert StateStore(store.path).load().accepting_batch is None
+
 def test_a_torn_last_line_is_ignored_and_a_damaged_one_before_it_is_an_error(tmp_path):
     store, doc = _saved_with(tmp_path, 1)
     doc.journal["a"] = _entry("a")

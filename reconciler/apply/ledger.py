@@ -36,6 +36,7 @@ class Ledger:
         self._version = 0
         self._written = 0
         self._dirty: set[str] = set()
+        self._batch_dirty = False
 
     def entry(self, key: str) -> JournalEntry | None:
         """The journalled proposal of model ``key``, if any."""
@@ -57,7 +58,7 @@ class Ledger:
         def mark(doc: StateDocument) -> None:
             doc.accepting_batch = batch
 
-        await self._commit(mark)
+        await self._commit(None, mark)
 
     def batch_committed(self, entry: JournalEntry) -> bool:
         """Whether ``entry`` may be accepted: it is no batch's, or its batch was committed."""
@@ -72,7 +73,7 @@ class Ledger:
         def clear(doc: StateDocument) -> None:
             doc.accepting_batch = None
 
-        await self._commit(clear)
+        await self._commit(None, clear)
 
     async def complete(
         self, key: str, action: str, draft_id: str, live: DraftFormState | None
@@ -94,10 +95,14 @@ class Ledger:
 
         await self._commit(key, record)
 
-    async def _commit(self, key: str, mutate: Callable[[StateDocument], None]) -> None:
-        """Change model ``key``'s part of the state and return once the change is on disk."""
+    async def _commit(self, key: str | None, mutate: Callable[[StateDocument], None]) -> None:
+        """Change model ``key``'s part of the state (None: the document's own batch marker)
+        and return once the change is on disk."""
         mutate(self.doc)
-        self._dirty.add(key)
+        if key is None:
+            self._batch_dirty = True
+        else:
+            self._dirty.add(key)
         self._version += 1
         wanted = self._version
         async with self._write_lock:
@@ -107,5 +112,6 @@ class Ledger:
             # Taken on the event loop, so no other coroutine changes them meanwhile; the
             # log gets each changed model's current record, not the whole state.
             keys, self._dirty = sorted(self._dirty), set()
-            await asyncio.to_thread(self._store.log, self.doc, keys)
+            batch, self._batch_dirty = self._batch_dirty, False
+            await asyncio.to_thread(self._store.log, self.doc, keys, batch=batch)
             self._written = version

@@ -152,8 +152,10 @@ class StateStore:
 
     # -- the write-ahead log -------------------------------------------------------
 
-    def log(self, doc: StateDocument, keys: Iterable[str]) -> None:
+    def log(self, doc: StateDocument, keys: Iterable[str], *, batch: bool = False) -> None:
         """Make the current record and journal entry of each of ``keys`` durable.
+
+        With ``batch``, the document's ``accepting_batch`` marker is logged too.
 
         Costs one line per key and one fsync, whatever the size of the state. The
         caller holds the state lock; releasing it compacts the log into the file.
@@ -169,6 +171,8 @@ class StateStore:
             )
             for key in keys
         ]
+        if batch:
+            lines.append(json.dumps({"accepting_batch": doc.accepting_batch}))
         try:
             self._open_log(doc)
             with open(self.wal_path, "a", encoding="utf-8") as handle:
@@ -227,6 +231,10 @@ class StateStore:
                 continue
             try:
                 entry = json.loads(line)
+                if "accepting_batch" in entry:
+                    doc.accepting_batch = entry["accepting_batch"]
+                    replayed += 1
+                    continue
                 key = entry["key"]
                 model = None if entry["model"] is None else ModelRecord(**entry["model"])
                 pending = None if entry["journal"] is None else JournalEntry(**entry["journal"])
