@@ -172,7 +172,6 @@ def test_a_load_replays_the_log_of_an_interrupted_apply_and_advances_the_serial(
     assert loaded.serial == serial + 3
 
 
-
 def test_the_batch_being_accepted_is_logged_and_replayed_with_the_models(tmp_path):
     # All or nothing: once a batch is marked as being accepted, a killed run's rerun must
     # accept (not reject) its proposals, so the marker is as durable as the journal.
@@ -187,6 +186,7 @@ def test_the_batch_being_accepted_is_logged_and_replayed_with_the_models(tmp_pat
     loaded.accepting_batch = None
     store.log(loaded, [], batch=True)
     assert StateStore(store.path).load().accepting_batch is None
+
 
 def test_a_torn_last_line_is_ignored_and_a_damaged_one_before_it_is_an_error(tmp_path):
     store, doc = _saved_with(tmp_path, 1)

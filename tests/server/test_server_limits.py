@@ -216,8 +216,7 @@ def test_limits_hold_over_a_fresh_connection_after_a_413(switch_server, tmp_path
 async def test_reconcilers_client_takes_a_limit_as_a_refusal_not_retried(
     http_catalog, fields, status
 ):
-    from reconciler.client import CatalogClient, ClientSettings
-
+    from reconciler.catalog.client import CatalogClient, ClientSettings
     from reconciler.errors import RejectedError
 
     retries = []

@@ -89,8 +89,7 @@ def test_serve_with_an_unusable_database_path_says_so(tmp_path):
 
 
 async def test_serve_prints_the_base_url_to_use_as_endpoint(tmp_path):
-    from reconciler.client import CatalogClient, ClientSettings
-
+    from reconciler.catalog.client import CatalogClient, ClientSettings
     from reconciler.errors import NotFoundError
 
     with serve(tmp_path) as served:
