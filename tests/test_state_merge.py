@@ -86,14 +86,14 @@ def test_a_model_changed_differently_on_both_sides_is_refused_with_every_conflic
         merge_states(ours, theirs, base)
     message = str(caught.value)
     assert "changed the same models differently" in message
-    assert "model b: draft d-b on both sides, with different recorded values" in message
-    assert "model x: draft d-x1 on one side, draft d-x2 on the other" in message
+    assert "model b: draft d-b in both, with different recorded values" in message
+    assert "model x: draft d-x1 in ours, draft d-x2 in theirs" in message
     assert "model a" not in message
 
 
 def test_removed_on_one_side_and_changed_on_the_other_is_a_conflict():
     base = doc(1, b=record("d-b", "Old"))
-    with pytest.raises(StateError, match="model b: removed on one side, draft d-b on the other"):
+    with pytest.raises(StateError, match="model b: removed in ours, draft d-b in theirs"):
         merge_states(doc(2), doc(2, b=record("d-b", "New")), base)
 
 
@@ -168,7 +168,7 @@ def test_a_refused_merge_changes_nothing_and_says_why_without_a_traceback(tmp_pa
     other = write(tmp_path / "applied.json", doc(5, a=record("d-2")))
     result = invoke(str(other), "--state", str(state))
     assert result.exit_code == 1
-    assert "model a: draft d-1 on one side, draft d-2 on the other" in result.stderr
+    assert f"model a: draft d-1 in {state}, draft d-2 in {other}" in result.stderr
     assert "Traceback" not in result.output
     assert state.read_text(encoding="utf-8") == before
 

@@ -28,12 +28,17 @@ _Entry = TypeVar("_Entry", bound=BaseModel)
 
 
 def merge_states(
-    ours: StateDocument, theirs: StateDocument, base: StateDocument | None = None
+    ours: StateDocument,
+    theirs: StateDocument,
+    base: StateDocument | None = None,
+    *,
+    names: tuple[str, str] = ("ours", "theirs"),
 ) -> StateDocument:
     """The state holding both sides' changes, with a serial greater than both.
 
-    Raises ``StateError`` naming every model changed on both sides differently, or when
-    the documents are not copies of one state (lineage) or name different catalogs.
+    Raises ``StateError`` naming every model changed on both sides differently (each
+    side by its name in ``names``), or when the documents are not copies of one state
+    (lineage) or name different catalogs.
     """
     if ours.lineage != theirs.lineage:
         raise StateError(
@@ -48,13 +53,14 @@ def merge_states(
     catalog = _merge_catalog(ours.catalog, theirs.catalog, base.catalog if base else None)
     conflicts: list[str] = []
     models = _merge_entries(
-        "model", ours.models, theirs.models, base.models if base else None, conflicts
+        "model", ours.models, theirs.models, base.models if base else None, names, conflicts
     )
     journal = _merge_entries(
         "pending proposal of model",
         ours.journal,
         theirs.journal,
         base.journal if base else None,
+        names,
         conflicts,
     )
     if conflicts:
@@ -88,6 +94,7 @@ def _merge_entries(
     ours: Mapping[str, _Entry],
     theirs: Mapping[str, _Entry],
     base: Mapping[str, _Entry] | None,
+    names: tuple[str, str],
     conflicts: list[str],
 ) -> dict[str, _Entry]:
     merged: dict[str, _Entry] = {}
@@ -102,14 +109,14 @@ def _merge_entries(
         elif base is None and (mine is None or other is None):
             chosen = mine if other is None else other
         else:
-            conflicts.append(f"{what} {key}: {_difference(mine, other)}")
+            conflicts.append(f"{what} {key}: {_difference(mine, other, names)}")
             continue
         if chosen is not None:
             merged[key] = chosen
     return merged
 
 
-def _difference(mine: BaseModel | None, other: BaseModel | None) -> str:
+def _difference(mine: BaseModel | None, other: BaseModel | None, names: tuple[str, str]) -> str:
     def describe(entry: BaseModel | None) -> str:
         if entry is None:
             return "removed"
@@ -118,5 +125,5 @@ def _difference(mine: BaseModel | None, other: BaseModel | None) -> str:
 
     first, second = describe(mine), describe(other)
     if first == second:
-        return f"{first} on both sides, with different recorded values"
-    return f"{first} on one side, {second} on the other"
+        return f"{first} in both, with different recorded values"
+    return f"{first} in {names[0]}, {second} in {names[1]}"

@@ -186,7 +186,7 @@ def merge(other: Path, base_path: Path | None, state_path: Path, lock_timeout: f
     store = StateStore(state_path)
     with store.lock(lock_timeout, operation="state merge"):
         ours = _existing_state(state_path)
-        merged = merge_states(ours, theirs, base)
+        merged = merge_states(ours, theirs, base, names=(str(state_path), str(other)))
         # render() advances the serial once more; hand it one less so that the file
         # carries exactly the merged serial.
         store.write(StateStore.render(merged.model_copy(update={"serial": merged.serial - 1})))
