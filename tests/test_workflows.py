@@ -433,6 +433,19 @@ def test_ci_workflow_runs_the_same_command_as_ci_run():
     assert setup["with"]["cache"] == "pip"
 
 
+def test_ci_run_runs_exactly_the_readme_commands():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
+    install, test = re.findall(r"```sh\n(.*?)\n```", setup, re.S)[:2]
+    commands = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
+    assert commands == [install, test]
+    assert "--require-hashes -r requirements-lock.txt" in install
+
+
 def test_workflows_grant_minimal_permissions_per_job_and_say_why():
     expected = {
         ("ci.yml", "test"): {"contents": "read"},
@@ -561,12 +574,12 @@ def test_workflows_install_the_locked_versions_with_hashes():
         workflow = _load(name)
         for _, _, step in _steps(workflow):
             if step.get("uses", "").startswith("actions/setup-python@"):
-                assert step["with"]["cache-dependency-path"] == "requirements.lock"
+                assert step["with"]["cache-dependency-path"] == "requirements-lock.txt"
         installs = [s for _, _, s in _steps(workflow) if s.get("name") == "Install reconciler"]
         assert installs, name
         for step in installs:
             assert step["run"].splitlines() == [
-                "pip install --require-hashes -r requirements.lock",
+                "pip install --require-hashes -r requirements-lock.txt",
                 "pip install --no-deps --no-build-isolation .",
             ]
 
