@@ -124,6 +124,19 @@ def test_different_catalogs_are_refused_and_an_unset_one_takes_the_other():
     )
 
 
+def test_every_field_of_the_state_has_a_merge_rule():
+    # merge_states builds the result field by field: a field added to the state later
+    # must get a rule there, or a merge would silently drop it.
+    assert set(StateDocument.model_fields) == {
+        "format_version",
+        "lineage",
+        "serial",
+        "catalog",
+        "models",
+        "journal",
+    }
+
+
 def test_the_inputs_are_left_as_they_were():
     ours = doc(2, b=record("d-b"))
     theirs = doc(3, c=record("d-c"))
