@@ -98,6 +98,7 @@ def run_step(
     fake.write_text(FAKE_RECONCILER, encoding="utf-8")
     fake.chmod(0o755)
     (scratch / "report.md").write_text(report, encoding="utf-8")
+    (scratch / "temp").mkdir(exist_ok=True)
     for name in ("calls", "output", "summary"):
         (scratch / name).write_text("", encoding="utf-8")
     script = scratch / "step.sh"
@@ -113,6 +114,7 @@ def run_step(
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_REPOSITORY": "acme/catalog",
         "GITHUB_RUN_ID": "4242",
+        "RUNNER_TEMP": str(scratch / "temp"),
         "FAKE_LOG": str(scratch / "calls"),
         "FAKE_REPORT": str(scratch / "report.md"),
         "FAKE_EXIT": str(exit_code),
@@ -387,9 +389,18 @@ def run_issue_script(
     return json.loads(result.stdout)
 
 
-def _issue(number: int, body: str = "", labels: tuple[str, ...] = ("catalog-drift",)) -> dict:
+BOT = "github-actions[bot]"
+
+
+def _issue(
+    number: int,
+    body: str = "",
+    labels: tuple[str, ...] = ("catalog-drift",),
+    user: str = BOT,
+) -> dict:
     return {
         "number": number,
+        "user": {"login": user},
         "title": "Catalog drift",
         "body": body,
         "state": "open",
@@ -409,6 +420,25 @@ def test_drift_opens_one_labelled_issue_with_the_report(workdir):
     assert issue["body"].startswith("## 2 models drifted\n")
     assert "https://github.com/acme/catalog/actions/runs/4242" in issue["body"]
     assert [label["name"] for label in github["labels"]] == ["catalog-drift"]
+    assert issue["user"] == {"login": BOT}
+
+
+def test_a_persons_issue_with_the_drift_label_is_never_rewritten_or_closed(workdir):
+    person = _issue(1, "My notes on drift", user="alice")
+    github = run_issue_script(
+        "Open or update the drift issue", workdir, issues=[person], report="## drift\n"
+    )
+    issues = {issue["number"]: issue for issue in github["issues"]}
+    assert issues[1]["body"] == "My notes on drift"
+    assert issues[1]["comments"] == []
+    # The workflow opens its own issue beside it.
+    assert issues[2]["user"] == {"login": BOT}
+    assert issues[2]["body"].startswith("## drift")
+    listed = [params for method, params in github["calls"] if method == "listForRepo"]
+    assert listed[0]["creator"] == BOT
+    closed = run_issue_script("Close the drift issue", workdir, issues=github["issues"])
+    states = {issue["number"]: issue["state"] for issue in closed["issues"]}
+    assert states == {1: "open", 2: "closed"}
 
 
 def test_drift_again_updates_the_same_issue_without_noise(workdir):
@@ -477,3 +507,189 @@ def test_clean_run_without_a_drift_issue_changes_nothing(workdir):
     github = run_issue_script("Close the drift issue", workdir, issues=[_issue(2, labels=("bug",))])
     assert [call[0] for call in github["calls"]] == ["listForRepo"]
     assert github["issues"][0]["state"] == "open"
+
+
+# --- the state commit when main moved: merge, or keep the state and stop later applies -----
+
+LINEAGE = "0f5e2a3c-0000-4000-8000-00000000beef"
+UNSAVED = "reconciler/unsaved-state"
+
+
+def state_text(serial: int, **drafts: str) -> str:
+    """A real state document whose models are KEY=DRAFT_ID."""
+    document = {
+        "format_version": 1,
+        "lineage": LINEAGE,
+        "serial": serial,
+        "catalog": "catalog.example.com:443",
+        "models": {
+            key: {"draft_id": draft, "last_applied": {"name": key}, "applied_at": None}
+            for key, draft in drafts.items()
+        },
+        "journal": {},
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def _drafts(text: str) -> dict[str, str]:
+    return {key: m["draft_id"] for key, m in json.loads(text)["models"].items()}
+
+
+@pytest.fixture
+def state_repos(repos: tuple[Path, Path, Path]) -> tuple[Path, Path, Path]:
+    """As ``repos``, with a real state on main that knows model a; the runner is fresh."""
+    origin, developer, runner = repos
+    (developer / "reconciler.state.json").write_text(state_text(3, a="d-a"), encoding="utf-8")
+    git(developer, "commit", "--quiet", "-am", "State after the first apply")
+    git(developer, "push", "--quiet", "origin", "HEAD:main")
+    git(runner, "pull", "--quiet", "--rebase", "origin", "main")
+    return origin, developer, runner
+
+
+def _merged_meanwhile(developer: Path, text: str | None, subject: str) -> None:
+    state = developer / "reconciler.state.json"
+    if text is None:
+        git(developer, "rm", "--quiet", "reconciler.state.json")
+    else:
+        state.write_text(text, encoding="utf-8")
+        git(developer, "add", "reconciler.state.json")
+    git(developer, "commit", "--quiet", "-m", subject)
+    git(developer, "push", "--quiet", "origin", "HEAD:main")
+
+
+def _persist_real(runner: Path) -> StepRun:
+    # The merge path calls `reconciler state merge`: the installed CLI, not the stand-in.
+    return run_step(
+        "apply.yml",
+        "Commit the state to main",
+        runner,
+        env={"TARGET_BRANCH": "main"},
+        real_cli=True,
+    )
+
+
+def _kept_copy(runner: Path) -> str:
+    kept = runner.parent / f"{runner.name}-runner" / "temp" / "reconciler-state"
+    return (kept / "reconciler.state.json").read_text(encoding="utf-8")
+
+
+def _branches(origin: Path) -> list[str]:
+    return git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads").splitlines()
+
+
+def test_a_state_changed_on_main_meanwhile_is_merged_by_model(state_repos):
+    origin, developer, runner = state_repos
+    # An import merged while the apply ran; the apply itself created model b.
+    _merged_meanwhile(developer, state_text(4, a="d-a", c="d-c"), "Import model c")
+    applied = state_text(5, a="d-a", b="d-b")
+    (runner / "reconciler.state.json").write_text(applied, encoding="utf-8")
+    run = _persist_real(runner)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "merging the two by model" in run.stderr
+    on_main = git(origin, "show", "main:reconciler.state.json")
+    assert _drafts(on_main) == {"a": "d-a", "b": "d-b", "c": "d-c"}
+    assert json.loads(on_main)["serial"] == 6
+    subjects = git(origin, "log", "--format=%s", "main").splitlines()
+    assert subjects[0].endswith(", merged by model with the state on main [skip ci]")
+    assert subjects[1] == "Import model c"
+    assert git(origin, "diff", "--name-only", "main~1", "main") == "reconciler.state.json"
+    assert _kept_copy(runner) == applied
+    assert _branches(origin) == ["main"]
+
+
+def test_a_model_changed_on_both_sides_keeps_the_state_on_a_branch_and_fails(state_repos):
+    origin, developer, runner = state_repos
+    # Meanwhile someone re-imported model a as another draft; the apply, finding a's old
+    # draft gone, created a new one for it.
+    _merged_meanwhile(developer, state_text(4, a="d-other"), "Re-import model a")
+    before = git(origin, "rev-parse", "main")
+    applied_from = git(runner, "rev-parse", "HEAD")
+    applied = state_text(5, a="d-a2", b="d-b")
+    (runner / "reconciler.state.json").write_text(applied, encoding="utf-8")
+    run = _persist_real(runner)
+    assert run.returncode == 1
+    assert "model a: draft d-other in reconciler.state.json, draft d-a2 in " in run.stderr
+    assert "::error title=State not committed::" in run.stdout
+    assert "could not be merged by model" in run.summary
+    assert f"Kept on `{UNSAVED}`" in run.summary
+    # main is left as it was; the applied state waits on the branch, on top of the
+    # commit it was applied from, and in the artifact's copy (no conflict markers).
+    assert git(origin, "rev-parse", "main") == before
+    assert git(origin, "show", f"{UNSAVED}:reconciler.state.json") == applied.strip()
+    assert git(origin, "rev-parse", f"{UNSAVED}~1") == applied_from
+    assert _kept_copy(runner) == applied
+    assert "<<<<<<<" not in _kept_copy(runner)
+
+
+def test_a_state_removed_from_main_meanwhile_is_kept_on_a_branch(state_repos):
+    origin, developer, runner = state_repos
+    _merged_meanwhile(developer, None, "Remove the state")
+    applied = state_text(5, a="d-a", b="d-b")
+    (runner / "reconciler.state.json").write_text(applied, encoding="utf-8")
+    run = _persist_real(runner)
+    assert run.returncode == 1
+    assert "was removed from main while the apply ran" in run.stdout
+    assert git(origin, "show", f"{UNSAVED}:reconciler.state.json") == applied.strip()
+
+
+def test_a_main_that_refuses_every_push_keeps_the_state_on_a_branch(state_repos):
+    origin, _, runner = state_repos
+    # As a protected main does to a push without the deploy key.
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text(
+        "#!/bin/sh\nwhile read -r old new ref; do\n"
+        '  if [ "$ref" = refs/heads/main ]; then echo "protected branch" >&2; exit 1; fi\n'
+        "done\n",
+        encoding="utf-8",
+    )
+    hook.chmod(0o755)
+    before = git(origin, "rev-parse", "main")
+    (runner / "reconciler.state.json").write_text(state_text(5, a="d-a", b="d-b"), "utf-8")
+    run = _persist(runner)
+    assert run.returncode == 1
+    assert "Push rejected (attempt 5)" in run.stderr
+    assert "the push was rejected 5 times" in run.stdout
+    assert git(origin, "rev-parse", "main") == before
+    assert _drafts(git(origin, "show", f"{UNSAVED}:reconciler.state.json")) == {
+        "a": "d-a",
+        "b": "d-b",
+    }
+
+
+def test_when_even_the_branch_cannot_be_pushed_the_artifact_is_named_the_only_copy(state_repos):
+    origin, _, runner = state_repos
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'read-only' >&2\nexit 1\n", encoding="utf-8")
+    hook.chmod(0o755)
+    (runner / "reconciler.state.json").write_text(state_text(5, a="d-a", b="d-b"), "utf-8")
+    run = _persist(runner)
+    assert run.returncode == 1
+    assert "the artifact reconciler-state is the only copy" in run.stdout
+    assert _drafts(_kept_copy(runner)) == {"a": "d-a", "b": "d-b"}
+
+
+def _refuse(runner: Path) -> StepRun:
+    return run_step("apply.yml", "Refuse while an earlier state is unsaved", runner)
+
+
+def test_apply_refuses_while_an_earlier_state_is_unsaved_and_runs_once_restored(state_repos):
+    _, developer, runner = state_repos
+    assert _refuse(runner).returncode == 0
+    git(developer, "push", "--quiet", "origin", f"HEAD:refs/heads/{UNSAVED}")
+    refused = _refuse(runner)
+    assert refused.returncode == 1
+    assert f"kept on the branch {UNSAVED}" in refused.stdout
+    assert "Not applied" in refused.summary
+    assert "reconciler state merge" in refused.summary
+    git(developer, "push", "--quiet", "origin", "--delete", UNSAVED)
+    again = _refuse(runner)
+    assert again.returncode == 0, again.stdout
+    assert "No unsaved state" in again.stdout
+
+
+def test_apply_refuses_when_it_cannot_tell_whether_a_state_is_unsaved(state_repos):
+    _, _, runner = state_repos
+    git(runner, "remote", "set-url", "origin", str(runner.parent / "gone.git"))
+    run = _refuse(runner)
+    assert run.returncode == 1
+    assert "Cannot check for an unsaved state" in run.stdout

@@ -1,4 +1,4 @@
-"""``reconciler import`` and ``reconciler state list|show|rm``."""
+"""``reconciler import`` and ``reconciler state list|show|rm|merge``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 import yaml
 
-from reconciler.apply.state import ModelRecord, StateStore
+from reconciler.apply.state import ModelRecord, StateDocument, StateStore
+from reconciler.apply.state_merge import merge_states
 from reconciler.cli.common import Settings, catalog_options, emit, lock_wait_words, now, run
 from reconciler.cli.pipeline import DEFAULT_MANIFESTS
 from reconciler.errors import NotFoundError, StateError, UsageError
@@ -163,3 +164,42 @@ def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
             record = doc.models.pop(key)
             click.echo(f"Removed {key} (draft {record.draft_id} is unchanged in the catalog).")
         store.save(doc)
+
+
+@state.command("merge")
+@click.argument("other", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--base",
+    "base_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The state both started from; with it a model removed on one side stays removed.",
+)
+@_STATE_OPTION
+@_LOCK_OPTION
+def merge(other: Path, base_path: Path | None, state_path: Path, lock_timeout: float) -> None:
+    """Merge OTHER, a copy of the same state, into the state, model by model.
+
+    For a state that changed in two places at once (an apply, and a pull request merged
+    meanwhile). Refuses, changing nothing, if the two have different lineages or catalogs
+    or changed one model differently; the merged serial is greater than both.
+    """
+    theirs = _existing_state(other)
+    base = _existing_state(base_path) if base_path is not None else None
+    store = StateStore(state_path)
+    with store.lock(lock_timeout, operation="state merge"):
+        ours = _existing_state(state_path)
+        merged = merge_states(ours, theirs, base, names=(str(state_path), str(other)))
+        # render() advances the serial once more; hand it one less so that the file
+        # carries exactly the merged serial.
+        store.write(StateStore.render(merged.model_copy(update={"serial": merged.serial - 1})))
+    click.echo(
+        f"Merged {other} into {state_path}: {len(merged.models)} models, serial {merged.serial}.",
+        err=True,
+    )
+
+
+def _existing_state(path: Path) -> StateDocument:
+    # load() invents an empty state for a missing file; merging that would be a guess.
+    if not path.exists():
+        raise UsageError(f"no state file {path}")
+    return StateStore(path).load()

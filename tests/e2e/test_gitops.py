@@ -1,6 +1,7 @@
 """The GitOps loop as the workflows run it: their step scripts, the installed CLI, and the
 local catalog over real HTTP: a pull request's plan, the apply on merge with its state
-commit, and the drift issue opened on a change made outside and closed once restored."""
+commit, and the drift issue opened on a change made outside and closed once restored; and a
+state commit that races an import merged meanwhile."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.conftest import TOKEN, Workspace
-from tests.e2e.test_apply import GPT
+from tests.e2e.test_apply import CLAUDE, GPT
 from tests.test_workflow_steps import git, run_issue_script, run_step
 
 pytestmark = pytest.mark.slow
@@ -100,3 +101,43 @@ def test_invalid_manifests_fail_validation_with_annotations_on_the_diff(checkout
     run = _step(checkout, "plan.yml", "Validate manifests", GITHUB_ACTIONS="true")
     assert run.returncode == 1
     assert "::error file=manifests/broken.yaml,line=7," in run.stdout + run.stderr
+
+
+def test_an_apply_racing_an_import_merged_meanwhile_keeps_every_draft(checkout, tmp_path):
+    origin = tmp_path / "origin.git"
+    # A first apply puts the state on main.
+    assert _step(checkout, "apply.yml", "Apply").returncode == 0
+    first = _step(checkout, "apply.yml", "Commit the state to main", TARGET_BRANCH="main")
+    assert first.returncode == 0, first.stderr
+
+    # A pull request adding Claude is merged; its apply starts on that commit.
+    checkout.write_models(GPT, CLAUDE)
+    git(checkout.root, "commit", "--quiet", "-am", "Add Claude")
+    git(checkout.root, "push", "--quiet", "origin", "HEAD:main")
+
+    # Meanwhile a teammate adopts a draft made by hand, and that import is merged first.
+    teammate = Workspace(tmp_path / "teammate", checkout.catalog)
+    git(tmp_path, "clone", "--quiet", str(origin), str(teammate.root))
+    adopted = checkout.send(name="Command R+", provider="cohere", modalities=["text"]).draft_id
+    imported = teammate.cli(["import", "command-r-plus", adopted])
+    assert imported.exit_code == 0, imported.output
+    git(teammate.root, "commit", "--quiet", "-am", "Import Command R+")
+    git(teammate.root, "push", "--quiet", "origin", "HEAD:main")
+
+    apply = _step(checkout, "apply.yml", "Apply")
+    assert apply.returncode == 0, apply.stderr
+    persist = _step(checkout, "apply.yml", "Commit the state to main", TARGET_BRANCH="main")
+    assert persist.returncode == 0, persist.stdout + persist.stderr
+    assert "merging the two by model" in persist.stderr
+
+    # main's state knows all three drafts, and the catalog holds exactly those three.
+    on_main = json.loads(git(origin, "show", "main:reconciler.state.json"))
+    drafts = {key: model["draft_id"] for key, model in on_main["models"].items()}
+    assert set(drafts) == {"gpt-4o-mini", "claude-3-5-haiku", "command-r-plus"}
+    assert drafts["command-r-plus"] == adopted
+    assert set(checkout.catalog.drafts()) == set(drafts.values())
+    # The next plan on main has nothing to do (the adopted model still needs its manifest).
+    git(checkout.root, "pull", "--quiet", "--rebase", "origin", "main")
+    again = _step(checkout, "plan.yml", "Plan", HEAD_SHA="d" * 40)
+    assert again.outputs == {"exitcode": "0", "changes": "false"}, again.stderr
+    assert git(origin, "for-each-ref", "--format=%(refname:short)", "refs/heads") == "main"
