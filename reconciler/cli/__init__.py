@@ -85,7 +85,7 @@ def main() -> None:
 
 def _register() -> None:
     # Imported here so that each command module may import from this package.
-    from reconciler.cli import apply, drift, plan, serve, state_cmd, validate
+    from reconciler.cli import adopt, apply, drift, plan, serve, state_cmd, validate
 
     main.add_command(validate.validate)
     main.add_command(validate.schema)
@@ -93,6 +93,7 @@ def _register() -> None:
     main.add_command(plan.show)
     main.add_command(apply.apply)
     main.add_command(drift.drift)
+    main.add_command(adopt.adopt)
     main.add_command(state_cmd.import_)
     main.add_command(state_cmd.state)
     main.add_command(serve.serve)

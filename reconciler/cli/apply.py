@@ -140,6 +140,8 @@ async def apply(
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
                 result = await _apply(settings, applier, plan)
+            # Refresh-only: adopted catalog edits become the last applied values, unsent.
+            result = ApplyResult(result.outcomes + await applier.record_adopted(plan))
     _report(result, fmt, settings)
 
 

@@ -184,6 +184,16 @@ class Plan(Frozen):
         """Whether applying the plan would touch anything."""
         return any(change.is_change for change in self.changes)
 
+    @property
+    def refresh_only(self) -> tuple[ModelChange, ...]:
+        """Unchanged models whose drift the manifests already describe (an adopted edit).
+
+        Apply records their live values as last applied without sending a write, as
+        Terraform's refresh-only apply does, so that the drift is not reported again.
+        """
+        drifted = {entry.key for entry in self.drift}
+        return tuple(c for c in self.changes if c.action == "noop" and c.key in drifted)
+
     def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
         """Refuse a plan that updates or deactivates too large a share of the catalog.
 
