@@ -14,7 +14,7 @@ from reconciler.apply.state import ModelRecord, StateStore
 from reconciler.catalog.refresh import drafts_to_read, read_drafts
 from reconciler.catalog.wire import DraftFormState
 from reconciler.cli.common import Settings, catalog_options, emit, run, warn
-from reconciler.cli.pipeline import DEFAULT_MANIFESTS, check_targets, load_desired
+from reconciler.cli.pipeline import DEFAULT_MANIFESTS, check_targets, load_desired, target_options
 from reconciler.errors import ReconcilerError
 from reconciler.manifests.rewrite import Edit, RewriteError, rewrite
 from reconciler.manifests.sources import DocumentRef, model_sources
@@ -28,15 +28,20 @@ EXIT_NOTHING_TO_ADOPT = 3
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @catalog_options
-@click.option("--target", "targets", multiple=True, metavar="KEY", help="Adopt only this model.")
+@target_options
 @run
-async def adopt(paths: tuple[Path, ...], settings: Settings, targets: tuple[str, ...]) -> None:
+async def adopt(
+    paths: tuple[Path, ...],
+    settings: Settings,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+) -> None:
     """Rewrite the manifests to the catalog's drifted values: exit 0 adopted, 3 nothing, 1 error."""
     desired = load_desired(paths)
     sources = model_sources(list(paths) or [DEFAULT_MANIFESTS])
     doc = StateStore(settings.state_path).load()
     settings.check_catalog(doc, bind=False)
-    chosen = check_targets(targets, desired, doc)
+    chosen = check_targets(targets, desired, doc, excludes)
     async with settings.open_client() as client:
         drafts = drafts_to_read(desired, doc.models, chosen)
         with settings.progress("Refreshing", len(drafts), lines=False) as progress:

@@ -87,6 +87,7 @@ async def apply(
     settings: Settings,
     refresh: bool,
     targets: tuple[str, ...],
+    excludes: tuple[str, ...],
     prune: bool,
     plan_file: Path | None,
     auto_approve: bool,
@@ -98,7 +99,9 @@ async def apply(
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
-    saved = _read_saved(settings, plan_file, refresh=refresh, targets=targets, prune=prune)
+    saved = _read_saved(
+        settings, plan_file, refresh=refresh, targets=(*targets, *excludes), prune=prune
+    )
     if saved is None and not auto_approve:
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
@@ -130,7 +133,8 @@ async def apply(
                 plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
                 await _settle(settings, applier, doc)
-                request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+                chosen = check_targets(targets, desired, doc, excludes)
+                request = PlanRequest(refresh, prune, chosen)
                 plan = await make_plan(settings, client, desired, doc, request, settings.err)
                 if plan.has_changes:
                     _show(plan, fmt, settings)
@@ -158,7 +162,9 @@ def _read_saved(
         return None
     saved = read_saved_plan(plan_file)
     if targets or prune or not refresh:
-        raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
+        raise UsageError(
+            "--target, --exclude, --prune and --refresh are chosen when a saved plan is made"
+        )
     saved.raise_if_other_catalog(settings.catalog)
     return saved
 

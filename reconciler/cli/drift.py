@@ -9,7 +9,13 @@ import click
 
 from reconciler.apply.state import StateStore
 from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
-from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import (
+    PlanRequest,
+    check_targets,
+    load_desired,
+    make_plan,
+    target_options,
+)
 from reconciler.render.formats import RenderOptions, render_plan
 
 EXIT_DRIFT = 2
@@ -18,13 +24,14 @@ EXIT_DRIFT = 2
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @catalog_options
-@click.option("--target", "targets", multiple=True, metavar="KEY", help="Check only this model.")
+@target_options
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @run
 async def drift(
     paths: tuple[Path, ...],
     settings: Settings,
     targets: tuple[str, ...],
+    excludes: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
@@ -32,7 +39,7 @@ async def drift(
     desired = load_desired(paths)
     doc = StateStore(settings.state_path).load()
     settings.check_catalog(doc)
-    request = PlanRequest(targets=check_targets(targets, desired, doc))
+    request = PlanRequest(targets=check_targets(targets, desired, doc, excludes))
     async with settings.open_client() as client:
         plan = await make_plan(settings, client, desired, doc, request, err)
     options = RenderOptions(

@@ -18,7 +18,13 @@ from reconciler.cli.common import (
     now,
     run,
 )
-from reconciler.cli.pipeline import PlanRequest, check_targets, load_desired, make_plan
+from reconciler.cli.pipeline import (
+    PlanRequest,
+    check_targets,
+    load_desired,
+    make_plan,
+    target_options,
+)
 from reconciler.errors import PlanFileError
 from reconciler.planning.normalize import manifests_digest
 from reconciler.planning.saved import SavedPlan, endpoint_label
@@ -37,13 +43,6 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
                 help="Read the live drafts; --refresh=false plans from the state alone.",
             ),
             click.option(
-                "--target",
-                "targets",
-                multiple=True,
-                metavar="KEY",
-                help="Plan only this model (repeatable).",
-            ),
-            click.option(
                 "--prune",
                 is_flag=True,
                 help="Deactivate models that are in the state but have no manifest.",
@@ -51,7 +50,7 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
         ]
     ):
         func = option(func)
-    return func
+    return target_options(func)
 
 
 @click.command()
@@ -75,6 +74,7 @@ async def plan(
     settings: Settings,
     refresh: bool,
     targets: tuple[str, ...],
+    excludes: tuple[str, ...],
     prune: bool,
     fmt: str,
     out: Path | None,
@@ -86,7 +86,7 @@ async def plan(
     store = StateStore(settings.state_path)
     doc = store.load()
     settings.check_catalog(doc)
-    request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+    request = PlanRequest(refresh, prune, check_targets(targets, desired, doc, excludes))
     # --refresh=false reads nothing, so it needs no catalog (and creates no embedded one).
     async with settings.open_client() if refresh else contextlib.nullcontext() as client:
         result = await make_plan(settings, client, desired, doc, request, err)

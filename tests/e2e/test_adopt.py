@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.e2e.test_apply import GPT
+from tests.e2e.test_apply import CLAUDE, GPT
 
 MANIFEST = """\
 # yaml-language-server: $schema=../manifest.schema.json
@@ -82,3 +82,27 @@ def test_adopt_with_nothing_drifted_exits_3_and_touches_nothing(workspace):
     assert result.exit_code == 3
     assert "Nothing to adopt" in result.stdout
     assert (workspace.root / "manifests" / "gpt.yaml").read_text() == MANIFEST
+
+
+def test_exclude_patterns_and_folders_choose_what_adopt_drift_and_plan_look_at(workspace):
+    workspace.write_models(GPT, name="openai/gpt.yaml")
+    workspace.write_models(CLAUDE, name="anthropic/claude.yaml")
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    for key in (GPT["key"], CLAUDE["key"]):
+        draft_id = workspace.state()["models"][key]["draft_id"]
+        workspace.send(draft_id=draft_id, name=f"{key} (ui)")
+    assert workspace.cli(["drift", "--exclude", "gpt-*", "--exclude", "claude*"]).exit_code == 0
+    assert workspace.cli(["drift", "--target", "manifests/anthropic/"]).exit_code == 2
+    nothing = workspace.cli(["plan", "--target", "llama*"])
+    assert nothing.exit_code == 1
+    assert "--target llama*: matches no model" in nothing.stderr
+
+    adopted = workspace.cli(["adopt", "--exclude", "gpt-4o*"])
+    assert adopted.exit_code == 0, adopted.output
+    assert "claude-3-5-haiku: name" in adopted.stdout
+    assert "gpt-4o-mini" not in adopted.stdout
+    assert workspace.cli(["drift", "--target", "claude*"]).exit_code == 2  # not recorded yet
+    applied = workspace.cli(["apply", "--auto-approve", "--exclude", "manifests/openai/"])
+    assert applied.exit_code == 0, applied.output
+    assert workspace.cli(["drift", "--target", "claude*"]).exit_code == 0
+    assert workspace.cli(["drift", "--target", "gpt*"]).exit_code == 2
