@@ -258,6 +258,14 @@ class PlanProblem:
     remedy_args: tuple[tuple[str, str], ...] = ()
 
 
+class ConflictingPlanError(ReconcilerError):
+    """The plan overwrites catalog edits and ``--fail-on-conflict`` asked to refuse it."""
+
+    def __init__(self, message: str, *, conflicts: int) -> None:
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
 class PlanError(ReconcilerError):
     """The manifests, state and live drafts cannot be planned (e.g. adopting a missing draft)."""
 

@@ -45,6 +45,11 @@ from reconciler.render.formats import RenderOptions, render_outcomes, render_pla
 @click.option("--auto-approve", is_flag=True, help="Apply without asking for confirmation.")
 @click.option("--force", is_flag=True, help="Apply even above the safe share of changes.")
 @click.option(
+    "--fail-on-conflict",
+    is_flag=True,
+    help="Refuse a plan that overwrites fields changed in the catalog since the last apply.",
+)
+@click.option(
     "--max-update-share",
     type=click.FloatRange(0, 1),
     default=SafetyLimits.max_update_share,
@@ -92,6 +97,7 @@ async def apply(
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
+    fail_on_conflict: bool,
     max_update_share: float,
     max_deactivate_share: float,
     safety_min_models: int,
@@ -141,6 +147,8 @@ async def apply(
             result = ApplyResult(())
             if plan.has_changes:
                 plan.raise_if_unsafe(limits, force=force)
+                if fail_on_conflict:
+                    plan.raise_if_conflicts()
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
                 result = await _apply(settings, applier, plan)

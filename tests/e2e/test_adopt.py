@@ -106,3 +106,20 @@ def test_exclude_patterns_and_folders_choose_what_adopt_drift_and_plan_look_at(w
     assert applied.exit_code == 0, applied.output
     assert workspace.cli(["drift", "--target", "claude*"]).exit_code == 0
     assert workspace.cli(["drift", "--target", "gpt*"]).exit_code == 2
+
+
+def test_a_conflict_is_shown_and_fail_on_conflict_refuses_it(workspace):
+    draft_id = _setup(workspace)
+    workspace.send(draft_id=draft_id, name="GPT-4o mini (ui)")
+    path = workspace.root / "manifests" / "gpt.yaml"
+    path.write_text(MANIFEST.replace("name: GPT-4o mini ", "name: GPT-4o mini (git) "))
+    plan = workspace.cli(["plan"])
+    assert "1 conflict: git overwrites a catalog edit." in plan.stdout
+    writes = workspace.catalog.faults.writes
+    refused = workspace.cli(["apply", "--auto-approve", "--fail-on-conflict"])
+    assert refused.exit_code == 1
+    assert "gpt-4o-mini.name" in refused.stderr
+    assert workspace.catalog.faults.writes == writes
+    applied = workspace.cli(["apply", "--auto-approve"])  # git wins by default
+    assert applied.exit_code == 0, applied.output
+    assert workspace.read(draft_id).name == "GPT-4o mini (git)"
