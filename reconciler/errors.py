@@ -24,6 +24,7 @@ The hierarchy (every exit code is 1; the client retries only where marked)::
     ├── StalePlanError         a saved plan no longer matches what it was made from
     ├── PlanMismatchError      a saved plan's changes do not follow from its manifests
     ├── UnsafePlanError        the plan is over a safety share (carries UnsafeShare figures)
+    ├── ConflictingPlanError   the plan overwrites catalog edits and was asked to refuse
     ├── PlanError              manifests, state and drafts cannot be planned together
     ├── PlanFileError          a saved plan file is unreadable or of another format
     ├── UsageError             the command was called in a way that cannot work
@@ -259,11 +260,17 @@ class PlanProblem:
 
 
 class ConflictingPlanError(ReconcilerError):
-    """The plan overwrites catalog edits and ``--fail-on-conflict`` asked to refuse it."""
+    """The plan overwrites fields edited in the catalog, and was asked to refuse that."""
 
-    def __init__(self, message: str, *, conflicts: int) -> None:
-        super().__init__(message)
+    remedy = "resolve_conflicts"
+
+    def __init__(self, conflicts: tuple[str, ...]) -> None:
+        # Each conflict described: ``key.field (last applied X, catalog Y, git Z)``.
         self.conflicts = conflicts
+        super().__init__(
+            f"the plan would overwrite {len(conflicts)} field(s) changed in the catalog since "
+            f"the last apply, so nothing was sent: {'; '.join(conflicts)}."
+        )
 
 
 class PlanError(ReconcilerError):

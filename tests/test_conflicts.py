@@ -9,6 +9,7 @@ import pytest
 from reconciler.errors import ConflictingPlanError
 from reconciler.planning.planner import build_plan
 from reconciler.render import render_json, render_markdown, render_text
+from reconciler.render.remedies import describe
 from tests.plan_builders import desired, live, record
 
 
@@ -73,5 +74,6 @@ def test_fail_on_conflict_refuses_with_the_fields_named():
     plan = _plan("GPT-4o (git)", "GPT-4o (ui)", modalities=["text"])
     with pytest.raises(ConflictingPlanError, match=r"gpt-4o\.name") as caught:
         plan.raise_if_conflicts()
-    assert caught.value.conflicts == 1
+    assert len(caught.value.conflicts) == 1
+    assert "reconciler adopt" in describe(caught.value)
     _plan("GPT-4o", "GPT-4o (ui)", modalities=["text"]).raise_if_conflicts()

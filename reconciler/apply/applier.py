@@ -84,12 +84,12 @@ class Applier:
         for change in plan.refresh_only:
             assert change.draft_id is not None, "an unchanged model has a draft"
             async with self._gate:
-                live = await self._client.read(change.draft_id)
+                live = await self._catalog.read(change.draft_id)
             if self._converged(change, change.draft_id, live).status != "applied":
                 message = "changed again since the plan; not recorded (plan again)"
                 outcomes.append(ModelOutcome(change.key, "refresh", "discarded", message))
                 continue
-            await self._complete(change.key, "refresh", change.draft_id, live)
+            await self._ledger.complete(change.key, "refresh", change.draft_id, live)
             message = "recorded the catalog's values as last applied (nothing sent)"
             outcomes.append(ModelOutcome(change.key, "refresh", "applied", message))
         return tuple(outcomes)

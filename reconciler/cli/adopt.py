@@ -40,7 +40,7 @@ async def adopt(
     desired = load_desired(paths)
     sources = model_sources(list(paths) or [DEFAULT_MANIFESTS])
     doc = StateStore(settings.state_path).load()
-    settings.check_catalog(doc, bind=False)
+    settings.check_catalog(doc)
     chosen = check_targets(targets, desired, doc, excludes)
     async with settings.open_client() as client:
         drafts = drafts_to_read(desired, doc.models, chosen)

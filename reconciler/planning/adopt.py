@@ -35,18 +35,22 @@ from reconciler.manifests.rewrite import (
     SetValue,
 )
 from reconciler.manifests.sources import DocumentRef, ModelSource
-from reconciler.planning.diff import display, drift
-from reconciler.planning.normalize import (
-    LABEL_LIST_FIELDS,
+from reconciler.planning.diff import drift
+from reconciler.planning.fields import (
     LIST_FIELDS,
     PRICING,
     comparable,
+    display,
+    kind_of,
     label_key,
+    pricing_key,
+)
+from reconciler.planning.fields.labels import LabelList
+from reconciler.planning.normalize import (
     managed_fields,
     normalize_desired,
     normalize_fields,
     normalize_live,
-    pricing_key,
 )
 
 How = Literal["changed", "overridden", "inherited"]
@@ -187,7 +191,9 @@ def _change(name: str, old: Any, value: Any) -> list[Edit]:
     if name == PRICING:
         edits = _pricing_edits(path, old, new)
     else:
-        edits = _list_edits(path, old, new, label_key if name in LABEL_LIST_FIELDS else str)
+        edits = _list_edits(
+            path, old, new, label_key if isinstance(kind_of(name), LabelList) else str
+        )
     removed = sum(isinstance(e, RemoveItem) for e in edits)
     appended = sum(isinstance(e, AppendItem) for e in edits)
     if old and removed == len(old) and not appended:

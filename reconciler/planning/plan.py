@@ -210,19 +210,15 @@ class Plan(Frozen):
         )
 
     def raise_if_conflicts(self) -> None:
-        """Refuse a plan that would overwrite catalog edits (``apply --fail-on-conflict``)."""
+        """Refuse a plan that would overwrite fields edited in the catalog since the last apply."""
         if not self.conflicts:
             return
-        fields = "; ".join(
-            f"{c.key}.{c.field} (last applied {_shown(c.last_applied)}, catalog "
-            f"{_shown(c.catalog)}, git {_shown(c.git)})"
-            for c in self.conflicts
-        )
         raise ConflictingPlanError(
-            f"the plan would overwrite {len(self.conflicts)} field(s) changed in the catalog "
-            f"since the last apply: {fields}. Nothing was sent. Keep the catalog's values with "
-            "`reconciler adopt`, or apply without --fail-on-conflict to let git win.",
-            conflicts=len(self.conflicts),
+            tuple(
+                f"{c.key}.{c.field} (last applied {_shown(c.last_applied)}, catalog "
+                f"{_shown(c.catalog)}, git {_shown(c.git)})"
+                for c in self.conflicts
+            )
         )
 
     @property

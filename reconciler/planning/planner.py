@@ -23,7 +23,8 @@ from typing import Any, Protocol
 from reconciler.catalog.wire import DraftFormState
 from reconciler.errors import PlanError, PlanProblem
 from reconciler.manifests.model import DesiredModel
-from reconciler.planning.diff import ModelDiff, diff_create, diff_model, display, drift
+from reconciler.planning.diff import ModelDiff, diff_create, diff_model, drift
+from reconciler.planning.fields import display
 from reconciler.planning.normalize import (
     comparable,
     desired_digest,
