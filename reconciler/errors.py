@@ -26,6 +26,7 @@ The hierarchy (every exit code is 1; the client retries only where marked)::
     ├── UnsafePlanError        the plan is over a safety share (carries UnsafeShare figures)
     ├── ConflictingPlanError   the plan overwrites catalog edits and was asked to refuse
     ├── PlanError              manifests, state and drafts cannot be planned together
+    ├── RewriteError           adopt cannot rewrite a manifest safely (files left as they were)
     ├── PlanFileError          a saved plan file is unreadable or of another format
     ├── UsageError             the command was called in a way that cannot work
     └── ReferenceDataError     the local catalog's reference data is malformed
@@ -271,6 +272,10 @@ class ConflictingPlanError(ReconcilerError):
             f"the plan would overwrite {len(conflicts)} field(s) changed in the catalog since "
             f"the last apply, so nothing was sent: {'; '.join(conflicts)}."
         )
+
+
+class RewriteError(ReconcilerError):
+    """A manifest cannot be rewritten safely by ``adopt``; no file was left changed."""
 
 
 class PlanError(ReconcilerError):

@@ -150,3 +150,10 @@ def test_a_file_ruamel_would_reformat_is_spliced_and_its_other_document_kept(tmp
     assert (root / "models.yaml").read_text() == text.replace(
         "[ text ]", "[ text, image ]"
     ).replace("{name: B}", "{name: B2}")
+
+
+def test_a_block_list_emptied_in_the_catalog_becomes_an_empty_list_in_its_place(tmp_path):
+    _, text, _ = _adopted(tmp_path, modalities=[])
+    assert text == GPT.replace(
+        "  modalities:\n    - text     # always\n    - image\n", "  modalities: []\n"
+    )

@@ -15,8 +15,8 @@ from reconciler.catalog.refresh import drafts_to_read, read_drafts
 from reconciler.catalog.wire import DraftFormState
 from reconciler.cli.common import Settings, catalog_options, emit, run, warn
 from reconciler.cli.pipeline import DEFAULT_MANIFESTS, check_targets, load_desired, target_options
-from reconciler.errors import ReconcilerError
-from reconciler.manifests.rewrite import Edit, RewriteError, rewrite
+from reconciler.errors import ReconcilerError, RewriteError
+from reconciler.manifests.rewrite import Edit, rewrite
 from reconciler.manifests.sources import DocumentRef, model_sources
 from reconciler.planning.adopt import AdoptionPlan, plan_adoption
 from reconciler.planning.planner import build_plan

@@ -31,14 +31,10 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import RewriteError
 
 Path = tuple[str | int, ...]
 Scalar = str | bool
-
-
-class RewriteError(ReconcilerError):
-    """A manifest cannot be rewritten safely; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -132,8 +128,9 @@ def _round_trip(text: str, edits: Mapping[int, Sequence[Edit]]) -> str | None:
     try:
         docs = list(yaml.load_all(text))
         for index, doc_edits in edits.items():
+            placed: dict[tuple[Path, str | None], int] = {}
             for edit in _rt_order(doc_edits):
-                _apply_rt(docs[index], edit)
+                _apply_rt(docs[index], edit, placed)
         out = io.StringIO()
         yaml.dump_all(docs, out)
     except (YAMLError, KeyError, IndexError, TypeError):
@@ -161,19 +158,22 @@ def _indentation(text: str) -> tuple[int, int, int]:
 
 
 def _rt_order(edits: Sequence[Edit]) -> list[Edit]:
-    # Values first, then removals from the highest index (so indices stay the original
-    # document's), then additions.
+    """Edits in an order in which each one's path and index still mean the original's."""
+    inserted = {(e.path, e.key) for e in edits if isinstance(e, InsertKey)}
     sets = [e for e in edits if isinstance(e, SetValue)]
+    # A key replaced whole (deleted and inserted again) goes first, so the insert is a new key.
+    replaced = [e for e in edits if isinstance(e, DeleteKey) and (e.path, e.key) in inserted]
+    inserts = [e for e in edits if isinstance(e, InsertKey)]
     removals = sorted(
-        (e for e in edits if isinstance(e, (RemoveItem, DeleteKey))),
+        (e for e in edits if isinstance(e, (RemoveItem, DeleteKey)) and e not in replaced),
         key=lambda e: e.index if isinstance(e, RemoveItem) else -1,
         reverse=True,
     )
-    additions = [e for e in edits if isinstance(e, (InsertKey, AppendItem))]
-    return [*sets, *removals, *additions]
+    appends = [e for e in edits if isinstance(e, AppendItem)]
+    return [*sets, *replaced, *inserts, *removals, *appends]
 
 
-def _apply_rt(doc: Any, edit: Edit) -> None:
+def _apply_rt(doc: Any, edit: Edit, placed: dict[tuple[Path, str | None], int]) -> None:
     if isinstance(edit, SetValue):
         parent = _walk(doc, edit.path[:-1])
         old = parent[edit.path[-1]]
@@ -182,7 +182,12 @@ def _apply_rt(doc: Any, edit: Edit) -> None:
         del _walk(doc, edit.path)[edit.key]
     elif isinstance(edit, InsertKey):
         target = _walk(doc, edit.path)
-        position = 0 if edit.after is None else list(target).index(edit.after) + 1
+        keys = list(target)
+        anchor = (edit.path, edit.after)
+        position = keys.index(edit.after) + 1 if edit.after in keys else 0
+        # Keys inserted after the same anchor keep the order of the edits.
+        position += placed.get(anchor, 0)
+        placed[anchor] = placed.get(anchor, 0) + 1
         target.insert(position, edit.key, _rt_value(edit.value, None))
     elif isinstance(edit, RemoveItem):
         del _walk(doc, edit.path)[edit.index]

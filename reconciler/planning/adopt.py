@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from reconciler.apply.state import ModelRecord
 from reconciler.catalog.wire import DraftFormState
 from reconciler.manifests.defaults import effective_fields, merge_specs
 from reconciler.manifests.model import SPEC_FIELDS, DesiredModel
@@ -52,6 +51,7 @@ from reconciler.planning.normalize import (
     normalize_fields,
     normalize_live,
 )
+from reconciler.planning.planner import ModelRecord
 
 How = Literal["changed", "overridden", "inherited"]
 _ORDER = {name: index for index, name in enumerate(SPEC_FIELDS)}
@@ -137,7 +137,9 @@ def _adopt_model(
             own = without
         elif name in own:
             how = "changed"
-            doc_edits = _change(name, own[name], value)
+            keys = list(own)
+            before = keys[keys.index(name) - 1] if keys.index(name) > 0 else None
+            doc_edits = _change(name, own[name], value, before)
         else:
             how = "overridden"
             written = _written(name, value)
@@ -183,7 +185,7 @@ def _written(name: str, value: Any) -> Any:
     return value
 
 
-def _change(name: str, old: Any, value: Any) -> list[Edit]:
+def _change(name: str, old: Any, value: Any, before: str | None) -> list[Edit]:
     path = ("spec", name)
     if name not in LIST_FIELDS or not isinstance(old, list):
         return [SetValue(path, _written(name, value))]
@@ -198,7 +200,7 @@ def _change(name: str, old: Any, value: Any) -> list[Edit]:
     appended = sum(isinstance(e, AppendItem) for e in edits)
     if old and removed == len(old) and not appended:
         # A block list cannot be emptied item by item: write the empty list in its place.
-        return [DeleteKey(("spec",), name), InsertKey(("spec",), name, [], after=None)]
+        return [DeleteKey(("spec",), name), InsertKey(("spec",), name, [], after=before)]
     return edits
 
 
