@@ -24,7 +24,9 @@ The hierarchy (every exit code is 1; the client retries only where marked)::
     ├── StalePlanError         a saved plan no longer matches what it was made from
     ├── PlanMismatchError      a saved plan's changes do not follow from its manifests
     ├── UnsafePlanError        the plan is over a safety share (carries UnsafeShare figures)
+    ├── ConflictingPlanError   the plan overwrites catalog edits and was asked to refuse
     ├── PlanError              manifests, state and drafts cannot be planned together
+    ├── RewriteError           adopt cannot rewrite a manifest safely (files left as they were)
     ├── PlanFileError          a saved plan file is unreadable or of another format
     ├── UsageError             the command was called in a way that cannot work
     └── ReferenceDataError     the local catalog's reference data is malformed
@@ -256,6 +258,24 @@ class PlanProblem:
     message: str
     remedy: str | None = None
     remedy_args: tuple[tuple[str, str], ...] = ()
+
+
+class ConflictingPlanError(ReconcilerError):
+    """The plan overwrites fields edited in the catalog, and was asked to refuse that."""
+
+    remedy = "resolve_conflicts"
+
+    def __init__(self, conflicts: tuple[str, ...]) -> None:
+        # Each conflict described: ``key.field (last applied X, catalog Y, git Z)``.
+        self.conflicts = conflicts
+        super().__init__(
+            f"the plan would overwrite {len(conflicts)} field(s) changed in the catalog since "
+            f"the last apply, so nothing was sent: {'; '.join(conflicts)}."
+        )
+
+
+class RewriteError(ReconcilerError):
+    """A manifest cannot be rewritten safely by ``adopt``; no file was left changed."""
 
 
 class PlanError(ReconcilerError):

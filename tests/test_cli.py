@@ -99,6 +99,7 @@ def test_every_command_is_registered():
         "show",
         "apply",
         "drift",
+        "adopt",
         "import",
         "state",
         "serve",

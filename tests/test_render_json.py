@@ -18,6 +18,7 @@ def test_the_document_is_versioned_and_summarized():
         "deactivate": 1,
         "noop": 1,
         "recreate": 0,
+        "conflicts": 0,
         "managed_models": 4,
         "has_changes": True,
         "line": "Plan: 1 to adopt, 1 to create, 1 to update, 1 to deactivate.",
@@ -31,6 +32,7 @@ def test_the_document_is_versioned_and_summarized():
         "drift",
         "missing_from_catalog",
         "without_manifest",
+        "conflicts",
         "warnings",
     ]
 
@@ -120,6 +122,7 @@ def test_an_empty_plan_is_a_valid_document():
             "deactivate": 0,
             "noop": 0,
             "recreate": 0,
+            "conflicts": 0,
             "managed_models": 0,
             "has_changes": False,
             "line": "No changes. The catalog matches the manifests.",
@@ -128,6 +131,7 @@ def test_an_empty_plan_is_a_valid_document():
         "drift": [],
         "missing_from_catalog": [],
         "without_manifest": [],
+        "conflicts": [],
         "warnings": [],
     }
 

@@ -85,6 +85,25 @@ class Applier:
             return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
         return await AllOrNothing(self, progress).apply(changes)
 
+    async def record_adopted(self, plan: Plan) -> tuple[ModelOutcome, ...]:
+        """The refresh-only step: record adopted catalog edits as last applied, sending no write.
+
+        Each draft is read again and recorded only if it still matches the manifests.
+        """
+        outcomes = []
+        for change in plan.refresh_only:
+            assert change.draft_id is not None, "an unchanged model has a draft"
+            async with self._gate:
+                live = await self._catalog.read(change.draft_id)
+            if self._converged(change, change.draft_id, live).status != "applied":
+                message = "changed again since the plan; not recorded (plan again)"
+                outcomes.append(ModelOutcome(change.key, "refresh", "discarded", message))
+                continue
+            await self._ledger.complete(change.key, "refresh", change.draft_id, live)
+            message = "recorded the catalog's values as last applied (nothing sent)"
+            outcomes.append(ModelOutcome(change.key, "refresh", "applied", message))
+        return tuple(outcomes)
+
     async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome:
         async with self._gate:
             try:

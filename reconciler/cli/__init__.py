@@ -27,6 +27,12 @@ from reconciler.errors import ReconcilerError
 # help is written here so that listing the commands imports none of them; a test checks
 # that each is its command's own.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "adopt": (
+        "adopt",
+        "adopt",
+        "Rewrite the manifests to the catalog's drifted values: exit 0 adopted, 3 nothing, "
+        "1 error.",
+    ),
     "apply": ("apply", "apply", "Apply the manifests to the catalog (PATHS default: manifests/)."),
     "drift": (
         "drift",

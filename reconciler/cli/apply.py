@@ -57,6 +57,11 @@ from reconciler.render.formats import RenderOptions, render_outcomes, render_pla
     "(default: stage every change first, and accept all of them or none).",
 )
 @click.option(
+    "--fail-on-conflict",
+    is_flag=True,
+    help="Refuse a plan that overwrites fields changed in the catalog since the last apply.",
+)
+@click.option(
     "--max-update-share",
     type=click.FloatRange(0, 1),
     default=SafetyLimits.max_update_share,
@@ -99,11 +104,13 @@ async def apply(
     settings: Settings,
     refresh: Refresh,
     targets: tuple[str, ...],
+    excludes: tuple[str, ...],
     prune: bool,
     plan_file: Path | None,
     auto_approve: bool,
     force: bool,
     partial: bool,
+    fail_on_conflict: bool,
     max_update_share: float,
     max_deactivate_share: float,
     safety_min_models: int,
@@ -111,7 +118,9 @@ async def apply(
     fmt: str,
 ) -> None:
     """Apply the manifests to the catalog (PATHS default: manifests/)."""
-    saved = _read_saved(settings, plan_file, refresh=refresh, targets=targets, prune=prune)
+    saved = _read_saved(
+        settings, plan_file, refresh=refresh, targets=(*targets, *excludes), prune=prune
+    )
     if saved is None and not auto_approve:
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
@@ -143,16 +152,21 @@ async def apply(
                 plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
                 await _settle(settings, applier, doc)
-                request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+                chosen = check_targets(targets, desired, doc, excludes)
+                request = PlanRequest(refresh, prune, chosen)
                 plan = await make_plan(settings, client, desired, doc, request, settings.err)
                 if plan.has_changes:
                     _show(plan, fmt, settings)
             result = ApplyResult(())
             if plan.has_changes:
                 plan.raise_if_unsafe(limits, force=force)
+                if fail_on_conflict:
+                    plan.raise_if_conflicts()
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
                 result = await _apply(settings, applier, plan, partial=partial)
+            # Refresh-only: adopted catalog edits become the last applied values, unsent.
+            result = ApplyResult(result.outcomes + await applier.record_adopted(plan))
     _report(result, fmt, settings)
 
 
@@ -169,7 +183,9 @@ def _read_saved(
         return None
     saved = read_saved_plan(plan_file)
     if targets or prune or not refresh:
-        raise UsageError("--target, --prune and --refresh are chosen when a saved plan is made")
+        raise UsageError(
+            "--target, --exclude, --prune and --refresh are chosen when a saved plan is made"
+        )
     saved.raise_if_other_catalog(settings.catalog)
     return saved
 

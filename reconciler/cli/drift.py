@@ -16,6 +16,7 @@ from reconciler.cli.pipeline import (
     load_desired,
     make_plan,
     shard_of,
+    target_options,
 )
 from reconciler.render import pending
 from reconciler.render.formats import RenderOptions, render_plan
@@ -46,7 +47,7 @@ class ShardType(click.ParamType):
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @catalog_options
-@click.option("--target", "targets", multiple=True, metavar="KEY", help="Check only this model.")
+@target_options
 @click.option(
     "--shard",
     type=ShardType(),
@@ -60,6 +61,7 @@ async def drift(
     settings: Settings,
     targets: tuple[str, ...],
     shard: tuple[int, int] | None,
+    excludes: tuple[str, ...],
     fmt: str,
 ) -> None:
     """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
@@ -67,7 +69,7 @@ async def drift(
     desired = load_desired(paths)
     doc = StateStore(settings.state_path).load()
     settings.check_catalog(doc)
-    request = PlanRequest(targets=check_targets(targets, desired, doc))
+    request = PlanRequest(targets=check_targets(targets, desired, doc, excludes))
     if shard is not None:
         desired, doc = shard_of(desired, doc, *shard)
     async with settings.open_client() as client:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import fnmatch
+import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
+import click
 from rich.console import Console
 
 from reconciler.apply.state import StateDocument, StateStore
@@ -20,6 +23,7 @@ from reconciler.planning.plan import Plan
 from reconciler.planning.planner import build_plan
 
 DEFAULT_MANIFESTS = Path("manifests")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def load_desired(paths: Sequence[Path]) -> list[DesiredModel]:
@@ -27,20 +31,67 @@ def load_desired(paths: Sequence[Path]) -> list[DesiredModel]:
     return load_manifests(list(paths) or [DEFAULT_MANIFESTS])
 
 
+def target_options(func: F) -> F:
+    """``--target`` and ``--exclude``: the models a command looks at, by key, pattern or folder."""
+    exclude = click.option(
+        "--exclude",
+        "excludes",
+        multiple=True,
+        metavar="KEY",
+        help="Leave this model out: a key, a shell pattern or a folder (repeatable).",
+    )
+    target = click.option(
+        "--target",
+        "targets",
+        multiple=True,
+        metavar="KEY",
+        help="Only this model: a key, a shell pattern ('gpt-4o*') or a folder (repeatable).",
+    )
+    return target(exclude(func))
+
+
 def check_targets(
-    targets: Sequence[str], desired: Sequence[DesiredModel], doc: StateDocument
+    targets: Sequence[str],
+    desired: Sequence[DesiredModel],
+    doc: StateDocument,
+    excludes: Sequence[str] = (),
 ) -> frozenset[str] | None:
-    """The ``--target`` keys, each of which must name a model of the manifests or the state."""
-    if not targets:
+    """The models chosen by ``--target`` and ``--exclude`` (None: every model).
+
+    Each is a model key, a shell-style pattern over keys (``gpt-4o*``) or a folder of
+    manifests (``manifests/openai/``); one that matches no model is an error, not an
+    empty plan.
+    """
+    if not targets and not excludes:
         return None
     known = {model.key for model in desired} | set(doc.models)
-    unknown = sorted(set(targets) - known)
-    if unknown:
+    chosen = _matching("--target", targets, desired, known) if targets else known
+    return frozenset(chosen - _matching("--exclude", excludes, desired, known))
+
+
+def _matching(
+    option: str, patterns: Sequence[str], desired: Sequence[DesiredModel], known: set[str]
+) -> set[str]:
+    found: set[str] = set()
+    unmatched = []
+    for pattern in patterns:
+        if pattern.endswith(("/", os.sep)) or Path(pattern).is_dir():
+            folder = Path(pattern).resolve()
+            keys = {
+                model.key
+                for model in desired
+                if model.source is not None and folder in Path(model.source.file).resolve().parents
+            }
+        else:
+            keys = {key for key in known if fnmatch.fnmatchcase(key, pattern)}
+        if not keys:
+            unmatched.append(pattern)
+        found |= keys
+    if unmatched:
         raise UsageError(
-            f"--target {', '.join(unknown)}: no model with "
-            f"{'this key' if len(unknown) == 1 else 'these keys'} in the manifests or the state"
+            f"{option} {', '.join(unmatched)}: matches no model in the manifests or the state"
         )
-    return frozenset(targets)
+    return found
 
 
 Refresh = bool | Literal["changed"]

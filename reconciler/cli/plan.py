@@ -26,6 +26,7 @@ from reconciler.cli.pipeline import (
     check_targets,
     load_desired,
     make_plan,
+    target_options,
 )
 from reconciler.errors import PlanFileError, UsageError
 from reconciler.planning.normalize import manifests_digest
@@ -67,13 +68,6 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
                 ),
             ),
             click.option(
-                "--target",
-                "targets",
-                multiple=True,
-                metavar="KEY",
-                help="Plan only this model (repeatable).",
-            ),
-            click.option(
                 "--prune",
                 is_flag=True,
                 help="Deactivate models that are in the state but have no manifest.",
@@ -81,7 +75,7 @@ def plan_options(func: click.decorators.FC) -> click.decorators.FC:
         ]
     ):
         func = option(func)
-    return func
+    return target_options(func)
 
 
 @click.command()
@@ -111,6 +105,7 @@ async def plan(
     settings: Settings,
     refresh: Refresh,
     targets: tuple[str, ...],
+    excludes: tuple[str, ...],
     prune: bool,
     fmt: str,
     out: Path | None,
@@ -123,7 +118,7 @@ async def plan(
     store = StateStore(settings.state_path)
     doc = store.load()
     settings.check_catalog(doc)
-    request = PlanRequest(refresh, prune, check_targets(targets, desired, doc))
+    request = PlanRequest(refresh, prune, check_targets(targets, desired, doc, excludes))
     if stage and refresh is not True:
         # The keys digest the live drafts apply will read: a stage must have read them all.
         raise UsageError(

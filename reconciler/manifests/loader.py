@@ -234,13 +234,16 @@ def _check_unique(parsed: list[_Parsed]) -> None:
                 item.problems.append(problem_at(item.doc, item.file, path, message))
 
 
+def defaults_directories(directory: Path) -> list[Path]:
+    """The directories whose Defaults reach a model in ``directory``, outermost first."""
+    return list(reversed((directory, *directory.parents)))
+
+
 def _desired(item: _Parsed, defaults: dict[Path, _Parsed]) -> DesiredModel | None:
     model = item.model
     if not isinstance(model, ModelDocument) or item.problems:
         return None
-    chain = [
-        defaults[d] for d in reversed((item.directory, *item.directory.parents)) if d in defaults
-    ]
+    chain = [defaults[d] for d in defaults_directories(item.directory) if d in defaults]
     layers = [layer for layer in chain if isinstance(layer.model, DefaultsDocument)]
     layers.append(item)
     merged, conflicts = merge_specs([layer.model.spec for layer in layers if layer.model])

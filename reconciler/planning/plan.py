@@ -9,6 +9,7 @@ or gone).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
-from reconciler.errors import UnsafePlanError, UnsafeShare
+from reconciler.errors import ConflictingPlanError, UnsafePlanError, UnsafeShare
 from reconciler.planning.normalize import UNMANAGEABLE
 
 PLAN_FORMAT_VERSION = 1
@@ -102,6 +103,20 @@ class DriftEntry(Frozen):
     field_changes: tuple[FieldChange, ...]
 
 
+class FieldConflict(Frozen):
+    """A field changed in git and in the catalog since the last apply, to different values.
+
+    Applying the plan writes git's value over the catalog's edit (git wins unless
+    ``apply --fail-on-conflict``).
+    """
+
+    key: str
+    field: str
+    last_applied: Any = None
+    catalog: Any = None
+    git: Any = None
+
+
 @dataclass(frozen=True)
 class PlanSummary:
     """How many models each action touches."""
@@ -113,6 +128,7 @@ class PlanSummary:
     noop: int = 0
     # Creates of models the state records whose draft the catalog no longer has.
     recreate: int = 0
+    conflicts: int = 0
 
     @property
     def has_changes(self) -> bool:
@@ -124,9 +140,13 @@ class PlanSummary:
         if not self.has_changes:
             return "No changes. The catalog matches the manifests."
         adopt = f"{self.adopt} to adopt, " if self.adopt else ""
+        conflicts = ""
+        if self.conflicts:
+            noun = "conflict" if self.conflicts == 1 else "conflicts"
+            conflicts = f" {self.conflicts} {noun}: git overwrites a catalog edit."
         return (
             f"Plan: {adopt}{self.create} to create, {self.update} to update, "
-            f"{self.deactivate} to deactivate."
+            f"{self.deactivate} to deactivate.{conflicts}"
         )
 
 
@@ -156,6 +176,7 @@ class Plan(Frozen):
     format_version: int = PLAN_FORMAT_VERSION
     changes: tuple[ModelChange, ...] = ()
     drift: tuple[DriftEntry, ...] = ()
+    conflicts: tuple[FieldConflict, ...] = ()
     warnings: tuple[str, ...] = ()
     # Models in the state when the plan was made: the base of the safety shares.
     managed_models: int = 0
@@ -178,13 +199,22 @@ class Plan(Frozen):
     def _sorted_by_key(cls, items: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(sorted(items, key=lambda item: item.key))
 
+    @field_validator("conflicts")
+    @classmethod
+    def _sorted_by_field(cls, items: tuple[FieldConflict, ...]) -> tuple[FieldConflict, ...]:
+        return tuple(sorted(items, key=lambda item: (item.key, item.field)))
+
     @property
     def summary(self) -> PlanSummary:
-        """Counts per action."""
+        """Counts per action, and the conflicts."""
         counts = Counter(change.action for change in self.changes)
         missing = set(self.missing_from_catalog)
         recreate = sum(1 for c in self.changes if c.action == "create" and c.key in missing)
-        return PlanSummary(**{action: counts[action] for action in ACTIONS}, recreate=recreate)
+        return PlanSummary(
+            **{action: counts[action] for action in ACTIONS},
+            recreate=recreate,
+            conflicts=len(self.conflicts),
+        )
 
     @property
     def missing_line(self) -> str | None:
@@ -201,6 +231,18 @@ class Plan(Frozen):
             f"{count} {noun} missing from the catalog (their drafts answer 404){then}. "
             'If the catalog moved or the state\'s "catalog" was edited, stop and check the '
             "endpoint and the state file."
+        )
+
+    def raise_if_conflicts(self) -> None:
+        """Refuse a plan that would overwrite fields edited in the catalog since the last apply."""
+        if not self.conflicts:
+            return
+        raise ConflictingPlanError(
+            tuple(
+                f"{c.key}.{c.field} (last applied {_shown(c.last_applied)}, catalog "
+                f"{_shown(c.catalog)}, git {_shown(c.git)})"
+                for c in self.conflicts
+            )
         )
 
     @property
@@ -222,6 +264,15 @@ class Plan(Frozen):
         failed = len(verdicts) - staged - refused
         extra = [f"{n} {what}" for n, what in ((refused, "refused"), (failed, "not staged")) if n]
         return f"{line}; {', '.join(extra)}." if extra else f"{line}."
+
+    def refresh_only(self) -> tuple[ModelChange, ...]:
+        """Unchanged models whose drift the manifests already describe (an adopted edit).
+
+        Apply records their live values as last applied without sending a write, as
+        Terraform's refresh-only apply does, so that the drift is not reported again.
+        """
+        drifted = {entry.key for entry in self.drift}
+        return tuple(c for c in self.changes if c.action == "noop" and c.key in drifted)
 
     def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
         """Refuse a plan that updates or deactivates too large a share of the catalog.
@@ -246,3 +297,7 @@ class Plan(Frozen):
         )
         if shares:
             raise UnsafePlanError(shares)
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -24,7 +24,9 @@ from reconciler.catalog.wire import DraftFormState
 from reconciler.errors import PlanError, PlanProblem
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.diff import ModelDiff, diff_create, diff_model, drift
+from reconciler.planning.fields import display
 from reconciler.planning.normalize import (
+    comparable,
     desired_digest,
     live_fingerprint,
     managed_fields,
@@ -34,6 +36,7 @@ from reconciler.planning.normalize import (
 from reconciler.planning.plan import (
     DriftEntry,
     FieldChange,
+    FieldConflict,
     ModelChange,
     Plan,
     WithoutManifest,
@@ -78,6 +81,7 @@ def build_plan(
     changes: list[ModelChange] = []
     drifts: list[DriftEntry] = []
     problems: list[PlanProblem] = []
+    conflicts: list[FieldConflict] = []
     for key in sorted(k for k in by_key if in_scope(k)):
         model, record = by_key[key], records.get(key)
         if record and model.draft_id and model.draft_id != record.draft_id:
@@ -114,6 +118,7 @@ def build_plan(
         changes.append(change)
         if drift_entry:
             drifts.append(drift_entry)
+            conflicts += _conflicts(model, record, drift_entry)
     if problems:
         raise PlanError(problems=tuple(problems))
 
@@ -134,6 +139,7 @@ def build_plan(
     return Plan(
         changes=tuple(changes),
         drift=tuple(drifts),
+        conflicts=tuple(conflicts),
         warnings=tuple(warnings),
         managed_models=len(records),
         refreshed=refreshed,
@@ -190,6 +196,32 @@ def _plan_model(
     action = "adopt" if record is None else ("update" if result.patch else "noop")
     change = _change(result, action=action, draft_id=draft_id, warnings=tuple(warnings), **common)
     return change, drift_entry
+
+
+def _conflicts(
+    model: DesiredModel, record: ModelRecord | None, entry: DriftEntry
+) -> list[FieldConflict]:
+    """Drifted fields git also changed, to another value: applying overwrites the catalog's."""
+    if record is None:
+        return []
+    wanted = normalize_desired(model)
+    found = []
+    for fc in entry.field_changes:
+        name = fc.field
+        git = comparable(name, wanted.get(name))
+        git_changed = name in wanted and git != comparable(name, record.last_applied.get(name))
+        # fc.after is the live value as plans show it (pricing without ids).
+        if git_changed and git != comparable(name, fc.after):
+            found.append(
+                FieldConflict(
+                    key=model.key,
+                    field=name,
+                    last_applied=fc.before,
+                    catalog=fc.after,
+                    git=display(name, wanted[name]),
+                )
+            )
+    return found
 
 
 def _deactivate(

@@ -26,6 +26,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
             "deactivate": summary.deactivate,
             "noop": summary.noop,
             "recreate": summary.recreate,
+            "conflicts": summary.conflicts,
             "managed_models": plan.managed_models,
             "has_changes": plan.has_changes,
             "line": summary.line(),
@@ -42,6 +43,16 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "missing_from_catalog": list(plan.missing_from_catalog),
         "without_manifest": [
             {"key": entry.key, "draft_id": entry.draft_id} for entry in plan.without_manifest
+        ],
+        "conflicts": [
+            {
+                "key": c.key,
+                "field": c.field,
+                "last_applied": c.last_applied,
+                "catalog": c.catalog,
+                "git": c.git,
+            }
+            for c in plan.conflicts
         ],
         "warnings": list(own_warnings(plan)),
     }

@@ -60,6 +60,16 @@ def render_markdown(
             details_what="models' details omitted",
         ),
         _Section(
+            title="### Conflicts: changed in git and in the catalog (git wins)\n\n",
+            header="| Model | Field | Last applied | Catalog | Git |\n|---|---|---|---|---|\n",
+            rows=[
+                f"| `{c.key}` | `{c.field}` | {_cell(c.last_applied)} | {_cell(c.catalog)} | "
+                f"{_cell(c.git)} |\n"
+                for c in plan.conflicts
+            ],
+            rows_what="conflicts not listed here",
+        ),
+        _Section(
             title="### Changes made outside reconciler\n\n",
             header="| Model | Draft | Fields changed outside reconciler |\n|---|---|---|\n",
             rows=[
@@ -205,6 +215,12 @@ def _verdict_cell(verdict: StageVerdict | None) -> str:
     fields = "; ".join(f"`{f}`: {_inline(m)}" for f, m in verdict.field_errors)
     detail = fields or _inline(verdict.message)
     return f"✗ {verdict.verdict}: {detail}".replace("|", "\\|")
+
+
+def _cell(value: object) -> str:
+    # A table cell: the value as plans show it, on one line, with no pipe to end it early.
+    text = " ".join(format_value(value).split())
+    return html.escape(text, quote=False).replace("|", "\\|")
 
 
 def _codes(names: Iterable[str]) -> str:

@@ -23,6 +23,8 @@ def summary_line(result: ApplyResult) -> str:
     parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
     if result.count("adopt"):
         parts.insert(0, f"{result.count('adopt')} adopted")
+    if result.count("refresh"):
+        parts.append(f"{result.count('refresh')} catalog edits recorded without a write")
     failed = len(result.failed)
     if failed:
         return f"Apply finished with errors: {', '.join(parts)}, {failed} failed."

@@ -13,6 +13,10 @@ from reconciler.planning.plan import Plan
 # Each entry is the text that follows the error's own message.
 REMEDIES: dict[str, str] = {
     "force": " Review the plan, then rerun with --force to apply it anyway.",
+    "resolve_conflicts": (
+        " Keep the catalog's values with `reconciler adopt`, or apply without"
+        " --fail-on-conflict to let git win."
+    ),
     "new_plan": " Make a new plan with `reconciler plan --out FILE`.",
     "plan_with_refresh": " Make the plan again without --refresh=false.",
     "plan_catalog": " Set --endpoint / CATALOG_ENDPOINT to the plan's catalog.",

@@ -53,6 +53,17 @@ def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIO
         for entry in plan.without_manifest:
             out.append(f"  {paint('warning', '!')} {entry.key} (draft {entry.draft_id})")
         out += ["", "  Restore their manifests, or run with --prune to deactivate them.", ""]
+    if plan.conflicts:
+        title = "Conflicts: changed in git and in the catalog since the last apply (git wins):"
+        out += [paint("warning", title), ""]
+        for conflict in plan.conflicts:
+            out += [
+                f"  {paint('warning', '!')} {conflict.key}.{conflict.field}",
+                f"      last applied: {format_value(conflict.last_applied)}",
+                f"      catalog:      {format_value(conflict.catalog)}",
+                f"      git:          {format_value(conflict.git)}",
+            ]
+        out.append("")
     main = [c for c in plan.changes if c.action in ("adopt", "create", "update")]
     if main:
         out += [paint("bold", actions_heading), ""]

@@ -1,0 +1,567 @@
+"""Edits manifest files the way a careful person would: only the changed values' lines move.
+
+The edits are structural (set this scalar, drop that key, append an item to
+that list), addressed by paths inside one YAML document. They are made first
+with ruamel.yaml's round-trip mode, configured to the file's own indentation,
+no line wrapping and quotes preserved. Round-trip mode still re-emits a few
+things its own way (a comment before ``---``, padding inside ``[ a, b ]``,
+aligned flow mappings, mixed sequence indentation), so its output is accepted
+only when every line that differs from the original is a line of an edited
+value. Otherwise the edits are spliced into the original text at the node
+positions ruamel's composer reports: still structural (each span is one
+node's), never a search for text, and everything outside those spans stays
+byte for byte. Either way the result is parsed again and must hold exactly
+the data the edits describe, or nothing is returned.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
+
+from reconciler.errors import RewriteError
+
+Path = tuple[str | int, ...]
+Scalar = str | bool
+
+
+@dataclass(frozen=True)
+class SetValue:
+    """Replace the scalar at ``path`` with ``value``, in the scalar's own quoting style."""
+
+    path: Path
+    value: Scalar
+
+
+@dataclass(frozen=True)
+class DeleteKey:
+    """Remove ``key`` (and its value) from the mapping at ``path``."""
+
+    path: Path
+    key: str
+
+
+@dataclass(frozen=True)
+class InsertKey:
+    """Add ``key: value`` to the mapping at ``path``, after the key ``after`` (None: first)."""
+
+    path: Path
+    key: str
+    value: Any
+    after: str | None
+
+
+@dataclass(frozen=True)
+class RemoveItem:
+    """Remove item ``index`` (of the original document) from the sequence at ``path``."""
+
+    path: Path
+    index: int
+
+
+@dataclass(frozen=True)
+class AppendItem:
+    """Append ``value`` (a scalar, or a mapping shaped like its siblings) to the sequence."""
+
+    path: Path
+    value: Any
+
+
+Edit = SetValue | DeleteKey | InsertKey | RemoveItem | AppendItem
+Strategy = Literal["round-trip", "splice"]
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """The new text of a file, and which strategy produced it."""
+
+    text: str
+    strategy: Strategy
+
+
+def rewrite(text: str, edits: Mapping[int, Sequence[Edit]], *, source: str = "") -> Rewritten:
+    """Apply ``edits`` (document index -> edits) to a YAML file's text."""
+    where = source or "the manifest"
+    try:
+        nodes = list(YAML(typ="rt").compose_all(text))
+        expected = [_plain(doc) for doc in YAML(typ="safe", pure=True).load_all(text)]
+    except YAMLError as exc:
+        raise RewriteError(f"{where}: cannot be read for rewriting: {exc}") from None
+    for index, doc_edits in edits.items():
+        for edit in _rt_order(doc_edits):
+            _apply_plain(expected[index], edit)
+    allowed: set[int] = set()
+    for index, doc_edits in edits.items():
+        for edit in doc_edits:
+            allowed |= _touched_lines(text, nodes[index], edit)
+
+    result = _round_trip(text, edits)
+    if result is not None and _only_lines(text, result, allowed) and _holds(result, expected):
+        return Rewritten(result, "round-trip")
+    spliced = _splice(text, nodes, edits, where)
+    if not _holds(spliced, expected):
+        raise RewriteError(f"{where}: the rewritten file would not hold the adopted values")
+    return Rewritten(spliced, "splice")
+
+
+# -- round trip ------------------------------------------------------------------------
+
+
+def _round_trip(text: str, edits: Mapping[int, Sequence[Edit]]) -> str | None:
+    yaml = YAML(typ="rt")
+    yaml.preserve_quotes = True
+    yaml.width = 1 << 16  # never wrap a long line
+    mapping, sequence, offset = _indentation(text)
+    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
+    try:
+        docs = list(yaml.load_all(text))
+        for index, doc_edits in edits.items():
+            placed: dict[tuple[Path, str | None], int] = {}
+            for edit in _rt_order(doc_edits):
+                _apply_rt(docs[index], edit, placed)
+        out = io.StringIO()
+        yaml.dump_all(docs, out)
+    except (YAMLError, KeyError, IndexError, TypeError):
+        return None
+    return out.getvalue()
+
+
+def _indentation(text: str) -> tuple[int, int, int]:
+    """The file's own mapping indent and block-sequence dash offset (house style: 2, 4, 2)."""
+    mapping: int | None = None
+    offset: int | None = None
+    for previous, line in itertools.pairwise(text.splitlines()):
+        head = previous.strip()
+        if not head.endswith(":") or head.startswith("#"):
+            continue
+        stripped = line.lstrip(" ")
+        indent, parent = len(line) - len(stripped), len(previous) - len(previous.lstrip(" "))
+        if stripped.startswith("-") and offset is None:
+            offset = indent - parent
+        elif indent > parent and stripped and not stripped.startswith("#") and mapping is None:
+            mapping = indent - parent
+    mapping = mapping or 2
+    offset = 2 if offset is None else offset
+    return mapping, max(offset + 2, mapping), offset
+
+
+def _rt_order(edits: Sequence[Edit]) -> list[Edit]:
+    """Edits in an order in which each one's path and index still mean the original's."""
+    inserted = {(e.path, e.key) for e in edits if isinstance(e, InsertKey)}
+    sets = [e for e in edits if isinstance(e, SetValue)]
+    # A key replaced whole (deleted and inserted again) goes first, so the insert is a new key.
+    replaced = [e for e in edits if isinstance(e, DeleteKey) and (e.path, e.key) in inserted]
+    inserts = [e for e in edits if isinstance(e, InsertKey)]
+    removals = sorted(
+        (e for e in edits if isinstance(e, (RemoveItem, DeleteKey)) and e not in replaced),
+        key=lambda e: e.index if isinstance(e, RemoveItem) else -1,
+        reverse=True,
+    )
+    appends = [e for e in edits if isinstance(e, AppendItem)]
+    return [*sets, *replaced, *inserts, *removals, *appends]
+
+
+def _apply_rt(doc: Any, edit: Edit, placed: dict[tuple[Path, str | None], int]) -> None:
+    if isinstance(edit, SetValue):
+        parent = _walk(doc, edit.path[:-1])
+        old = parent[edit.path[-1]]
+        parent[edit.path[-1]] = _styled_like(edit.value, old)
+    elif isinstance(edit, DeleteKey):
+        del _walk(doc, edit.path)[edit.key]
+    elif isinstance(edit, InsertKey):
+        target = _walk(doc, edit.path)
+        keys = list(target)
+        anchor = (edit.path, edit.after)
+        position = keys.index(edit.after) + 1 if edit.after in keys else 0
+        # Keys inserted after the same anchor keep the order of the edits.
+        position += placed.get(anchor, 0)
+        placed[anchor] = placed.get(anchor, 0) + 1
+        target.insert(position, edit.key, _rt_value(edit.value, None))
+    elif isinstance(edit, RemoveItem):
+        del _walk(doc, edit.path)[edit.index]
+    else:
+        seq = _walk(doc, edit.path)
+        seq.append(_rt_value(edit.value, seq[-1] if len(seq) else None))
+
+
+def _styled_like(value: Scalar, old: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(old, DoubleQuotedScalarString):
+        return DoubleQuotedScalarString(value)
+    if isinstance(old, SingleQuotedScalarString) and "\n" not in value:
+        return SingleQuotedScalarString(value)
+    return value
+
+
+def _rt_value(value: Any, sibling: Any) -> Any:
+    if isinstance(value, Mapping):
+        out = CommentedMap()
+        for key, item in value.items():
+            like = sibling.get(key) if isinstance(sibling, Mapping) else None
+            out[key] = _styled_like(item, like) if like is not None else _quoted(item)
+        flow = sibling.fa.flow_style() if isinstance(sibling, CommentedMap) else True
+        out.fa.set_flow_style() if flow else out.fa.set_block_style()
+        return out
+    if isinstance(value, list):
+        seq = CommentedSeq(_rt_value(item, None) for item in value)
+        if not any(isinstance(item, Mapping) for item in value):
+            seq.fa.set_flow_style()
+        return seq
+    return value
+
+
+def _quoted(value: Any) -> Any:
+    # A value a plain scalar would turn into another type ("0.60" as a float) is quoted.
+    if isinstance(value, str) and _scalar_text(value, None) != value:
+        return DoubleQuotedScalarString(value)
+    return value
+
+
+def _walk(doc: Any, path: Path) -> Any:
+    for step in path:
+        doc = doc[step]
+    return doc
+
+
+def _only_lines(before: str, after: str, allowed: set[int]) -> bool:
+    """Whether every original line that differs in ``after`` is one of ``allowed`` (0-based)."""
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
+        if tag != "equal" and not set(range(i1, i2)) <= allowed:
+            return False
+    return True
+
+
+def _holds(text: str, expected: list[Any]) -> bool:
+    try:
+        got = [_plain(doc) for doc in YAML(typ="safe", pure=True).load_all(text)]
+    except YAMLError:
+        return False
+    return got == expected
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _apply_plain(doc: Any, edit: Edit) -> None:
+    if isinstance(edit, SetValue):
+        _walk(doc, edit.path[:-1])[edit.path[-1]] = edit.value
+    elif isinstance(edit, DeleteKey):
+        del _walk(doc, edit.path)[edit.key]
+    elif isinstance(edit, InsertKey):
+        _walk(doc, edit.path)[edit.key] = _plain(edit.value)
+    elif isinstance(edit, RemoveItem):
+        del _walk(doc, edit.path)[edit.index]
+    else:
+        _walk(doc, edit.path).append(_plain(edit.value))
+
+
+# -- splicing at node positions -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Splice:
+    start: int
+    end: int
+    text: str
+    order: int = 0
+
+
+def _splice(text: str, nodes: list[Node], edits: Mapping[int, Sequence[Edit]], where: str) -> str:
+    newline = "\r\n" if "\r\n" in text else "\n"
+    splices: list[_Splice] = []
+    for index, doc_edits in edits.items():
+        for order, edit in enumerate(doc_edits):
+            splice = _splice_for(text, nodes[index], edit, newline, where)
+            splices.append(_Splice(splice.start, splice.end, splice.text, order))
+    # From the end of the file backwards, so each span is still at its original place.
+    out = text
+    for splice in sorted(splices, key=lambda s: (s.start, s.end, s.order), reverse=True):
+        out = out[: splice.start] + splice.text + out[splice.end :]
+    return out
+
+
+def _splice_for(text: str, root: Node, edit: Edit, newline: str, where: str) -> _Splice:
+    if isinstance(edit, SetValue):
+        node = _node_at(root, edit.path)
+        if not isinstance(node, ScalarNode):
+            raise RewriteError(f"{where}: {_dotted(edit.path)} is not a single value")
+        rendered = _scalar_text(edit.value, node.style)
+        end = node.end_mark.index
+        if node.style in ("|", ">"):
+            end = _last_content_end(text, node)
+        return _Splice(node.start_mark.index, end, rendered)
+    if isinstance(edit, DeleteKey):
+        mapping = _node_at(root, edit.path)
+        pairs = mapping.value
+        position = next(i for i, (k, _v) in enumerate(pairs) if k.value == edit.key)
+        key, value = pairs[position]
+        if mapping.flow_style:
+            return _flow_removal(pairs, position)
+        start = _own_line_start(text, key.start_mark.index, where, edit.path)
+        return _Splice(start, _line_end(text, _leaf_end(text, value)), "")
+    if isinstance(edit, RemoveItem):
+        seq = _node_at(root, edit.path)
+        if seq.flow_style:
+            return _flow_removal(seq.value, edit.index)
+        item = seq.value[edit.index]
+        start = _own_line_start(text, item.start_mark.index, where, edit.path, dash=True)
+        return _Splice(start, _line_end(text, _leaf_end(text, item)), "")
+    if isinstance(edit, InsertKey):
+        mapping = _node_at(root, edit.path)
+        return _insert_key(text, mapping, edit, newline)
+    seq = _node_at(root, edit.path)
+    return _append_item(text, seq, edit, newline)
+
+
+def _flow_removal(items: list[Any], position: int) -> _Splice:
+    def first(item: Any) -> Node:
+        return item[0] if isinstance(item, tuple) else item
+
+    def last(item: Any) -> Node:
+        return item[1] if isinstance(item, tuple) else item
+
+    this = items[position]
+    if position + 1 < len(items):
+        return _Splice(
+            first(this).start_mark.index, first(items[position + 1]).start_mark.index, ""
+        )
+    if position > 0:
+        return _Splice(last(items[position - 1]).end_mark.index, last(this).end_mark.index, "")
+    return _Splice(first(this).start_mark.index, last(this).end_mark.index, "")
+
+
+def _insert_key(text: str, mapping: MappingNode, edit: InsertKey, newline: str) -> _Splice:
+    pairs = mapping.value
+    if mapping.flow_style or not pairs:
+        rendered = f"{edit.key}: {_flow_text(edit.value)}"
+        if not pairs:
+            at = mapping.end_mark.index - 1  # before the closing brace
+            return _Splice(at, at, rendered)
+        if edit.after is None:
+            return _Splice(
+                pairs[0][0].start_mark.index, pairs[0][0].start_mark.index, rendered + ", "
+            )
+        after = next(v for k, v in pairs if k.value == edit.after)
+        return _Splice(after.end_mark.index, after.end_mark.index, ", " + rendered)
+    column = pairs[0][0].start_mark.column
+    block = _block_entry(text, edit.key, edit.value, column, mapping, newline)
+    if edit.after is None:
+        at = _line_start(text, pairs[0][0].start_mark.index)
+        return _Splice(at, at, block)
+    after = next(v for k, v in pairs if k.value == edit.after)
+    at = _line_end(text, _leaf_end(text, after))
+    prefix = "" if text[at - 1 : at] == "\n" else newline
+    return _Splice(at, at, prefix + block)
+
+
+def _block_entry(text: str, key: str, value: Any, column: int, context: Node, newline: str) -> str:
+    pad = " " * column
+    if isinstance(value, Mapping):
+        inner = column + _child_indent(context, default=2)
+        body = "".join(_block_entry(text, k, v, inner, context, newline) for k, v in value.items())
+        return f"{pad}{key}:{newline}{body}"
+    if isinstance(value, list) and value and any(isinstance(v, Mapping) for v in value):
+        dash = " " * (column + _dash_offset(text, context))
+        items = "".join(f"{dash}- {_flow_text(item)}{newline}" for item in value)
+        return f"{pad}{key}:{newline}{items}"
+    return f"{pad}{key}: {_flow_text(value)}{newline}"
+
+
+def _append_item(text: str, seq: SequenceNode, edit: AppendItem, newline: str) -> _Splice:
+    items = seq.value
+    if seq.flow_style or not items:
+        sibling = items[-1] if items else None
+        rendered = _item_text(edit.value, sibling, text)
+        if not items:
+            at = seq.end_mark.index - 1  # before the closing bracket
+            return _Splice(at, at, rendered)
+        return _Splice(items[-1].end_mark.index, items[-1].end_mark.index, ", " + rendered)
+    last = items[-1]
+    line_start = _line_start(text, last.start_mark.index)
+    dash_column = text.index("-", line_start) - line_start
+    at = _line_end(text, _leaf_end(text, last))
+    prefix = "" if text[at - 1 : at] == "\n" else newline
+    pad = " " * dash_column
+    if isinstance(edit.value, Mapping) and isinstance(last, MappingNode) and not last.flow_style:
+        lines = []
+        for position, (key, item) in enumerate(_ordered_like(edit.value, last).items()):
+            lead = f"{pad}- " if position == 0 else pad + "  "
+            lines.append(f"{lead}{key}: {_scalar_text(item, _style_of(last, key))}{newline}")
+        return _Splice(at, at, prefix + "".join(lines))
+    return _Splice(at, at, f"{prefix}{pad}- {_item_text(edit.value, last, text)}{newline}")
+
+
+def _item_text(value: Any, sibling: Node | None, text: str) -> str:
+    if isinstance(value, Mapping) and isinstance(sibling, MappingNode):
+        ordered = _ordered_like(value, sibling)
+        parts = [f"{k}: {_scalar_text(v, _style_of(sibling, k))}" for k, v in ordered.items()]
+        return "{" + ", ".join(parts) + "}"
+    return _flow_text(value)
+
+
+def _ordered_like(value: Mapping[str, Any], sibling: MappingNode) -> dict[str, Any]:
+    order = [k.value for k, _v in sibling.value]
+    return {
+        k: value[k]
+        for k in sorted(value, key=lambda k: (k not in order, order.index(k) if k in order else 0))
+    }
+
+
+def _style_of(mapping: MappingNode, key: str) -> str | None:
+    for k, v in mapping.value:
+        if k.value == key and isinstance(v, ScalarNode):
+            return v.style
+    return None
+
+
+def _flow_text(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {_flow_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_flow_text(v) for v in value) + "]"
+    return _scalar_text(value, None)
+
+
+_SAFE = YAML(typ="safe", pure=True)
+
+
+def _scalar_text(value: Scalar, style: str | None) -> str:
+    """``value`` as YAML text: in ``style`` when it can carry the value, else double-quoted."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    double = json.dumps(value, ensure_ascii=False)
+    if style == '"':
+        return double
+    if style == "'":
+        return "'" + value.replace("'", "''") + "'" if "\n" not in value else double
+    if value and value == value.strip() and "\n" not in value and _reads_back(value):
+        return value
+    return double
+
+
+def _reads_back(plain: str) -> bool:
+    # Plain in both contexts it may land in: a block value and a flow item.
+    try:
+        return _SAFE.load(f"k: {plain}") == {"k": plain} and _SAFE.load(f"[{plain}]") == [plain]
+    except YAMLError:
+        return False
+
+
+def _node_at(root: Node, path: Path) -> Any:
+    node: Any = root
+    for step in path:
+        if isinstance(node, MappingNode):
+            node = next(v for k, v in node.value if k.value == step)
+        else:
+            node = node.value[step]
+    return node
+
+
+def _leaf_end(text: str, node: Node) -> int:
+    """Where a value's own text ends (a block collection's end mark is the next token's)."""
+    if isinstance(node, MappingNode) and not node.flow_style and node.value:
+        return _leaf_end(text, node.value[-1][1])
+    if isinstance(node, SequenceNode) and not node.flow_style and node.value:
+        return _leaf_end(text, node.value[-1])
+    if isinstance(node, ScalarNode) and node.style in ("|", ">"):
+        return _last_content_end(text, node)
+    return node.end_mark.index
+
+
+def _last_content_end(text: str, node: ScalarNode) -> int:
+    # A block scalar's end mark lies past its trailing newline (and blank lines).
+    end = node.end_mark.index
+    while end > node.start_mark.index and text[end - 1] in "\r\n ":
+        end -= 1
+    return end
+
+
+def _line_start(text: str, index: int) -> int:
+    return text.rfind("\n", 0, index) + 1
+
+
+def _line_end(text: str, index: int) -> int:
+    """The index just past the newline that ends the line holding ``index``."""
+    found = text.find("\n", index)
+    return len(text) if found < 0 else found + 1
+
+
+def _own_line_start(text: str, index: int, where: str, path: Path, *, dash: bool = False) -> int:
+    start = _line_start(text, index)
+    lead = text[start:index].strip()
+    if lead not in (("-", "") if dash else ("",)):
+        raise RewriteError(
+            f"{where}: {_dotted(path)} shares its line with another value; "
+            "put it on a line of its own to let reconciler rewrite it"
+        )
+    return start
+
+
+def _child_indent(node: Node, default: int) -> int:
+    if isinstance(node, MappingNode):
+        for _k, v in node.value:
+            if isinstance(v, MappingNode) and not v.flow_style and v.value:
+                return v.value[0][0].start_mark.column - node.value[0][0].start_mark.column
+    return default
+
+
+def _dash_offset(text: str, node: Node) -> int:
+    """How far a block sequence's dash sits right of its key, as this document writes it."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MappingNode):
+            for key, value in current.value:
+                if isinstance(value, SequenceNode) and not value.flow_style:
+                    return value.start_mark.column - key.start_mark.column
+                stack.append(value)
+    return 2
+
+
+def _dotted(path: Path) -> str:
+    return re.sub(r"\.(\d+)", r"[\1]", ".".join(str(p) for p in path))
+
+
+def _touched_lines(text: str, root: Node, edit: Edit) -> set[int]:
+    """The original lines (0-based) an edit may change: those of the values it replaces."""
+    if isinstance(edit, SetValue):
+        node = _node_at(root, edit.path)
+        return _lines(node.start_mark.line, text, _leaf_end(text, node))
+    if isinstance(edit, DeleteKey):
+        mapping = _node_at(root, edit.path)
+        key, value = next((k, v) for k, v in mapping.value if k.value == edit.key)
+        if mapping.flow_style:
+            return _lines(mapping.start_mark.line, text, mapping.end_mark.index)
+        return _lines(key.start_mark.line, text, _leaf_end(text, value))
+    target = _node_at(root, edit.path)
+    if getattr(target, "flow_style", False):
+        return _lines(target.start_mark.line, text, target.end_mark.index)
+    if isinstance(edit, RemoveItem):
+        item = target.value[edit.index]
+        return _lines(item.start_mark.line, text, _leaf_end(text, item))
+    return set()
+
+
+def _lines(first: int, text: str, end: int) -> set[int]:
+    last = text.count("\n", 0, max(end - 1, 0))
+    return set(range(first, max(first, last) + 1))
