@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -166,7 +167,8 @@ async def apply(
                     _confirm(settings.err)
                 result = await _apply(settings, applier, plan, partial=partial)
             # Refresh-only: adopted catalog edits become the last applied values, unsent.
-            result = ApplyResult(result.outcomes + await applier.record_adopted(plan))
+            adopted = await applier.record_adopted(plan)
+            result = dataclasses.replace(result, outcomes=result.outcomes + adopted)
     _report(result, fmt, settings)
 
 

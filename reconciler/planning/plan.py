@@ -265,6 +265,7 @@ class Plan(Frozen):
         extra = [f"{n} {what}" for n, what in ((refused, "refused"), (failed, "not staged")) if n]
         return f"{line}; {', '.join(extra)}." if extra else f"{line}."
 
+    @property
     def refresh_only(self) -> tuple[ModelChange, ...]:
         """Unchanged models whose drift the manifests already describe (an adopted edit).
 

@@ -9,6 +9,7 @@ random seed, which Schemathesis prints for a rerun.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -128,5 +129,9 @@ def test_schemathesis_finds_nothing_against_reconciler_serve(tmp_path):
         )  # fmt: skip
         server_log = served.stderr()
     assert result.returncode == 0, result.stdout[-20_000:] + result.stderr + server_log
-    assert "No issues found" in result.stdout
+    # The summary's test-case line ("60 generated, 60 passed"): no case failed a check. A
+    # warning (e.g. most random draft ids answer 404) is not a failure of the contract.
+    [cases] = re.findall(r"^\s*(\d+ generated, .*)$", result.stdout, re.M)
+    assert "passed" in cases
+    assert "failed" not in cases, result.stdout[-20_000:]
     assert TOKEN not in result.stdout
