@@ -22,9 +22,17 @@ def _interrupted_at_start(signum: int, frame: FrameType | None) -> None:
 def entry() -> None:
     """Run the command line, quiet on an interrupt while it starts."""
     signal.signal(signal.SIGINT, _interrupted_at_start)
-    from reconciler.cli import main
+    try:
+        from reconciler.cli import main
 
-    main()
+        main()
+    except KeyboardInterrupt:
+        sys.stderr.write("Interrupted.\n")
+        raise SystemExit(130) from None
+    finally:
+        # The command is done and the process is exiting with its own code: an interrupt
+        # now would only turn that code into a death by signal.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 if __name__ == "__main__":
