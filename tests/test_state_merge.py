@@ -129,6 +129,7 @@ def test_every_field_of_the_state_has_a_merge_rule():
     # must get a rule there, or a merge would silently drop it.
     assert set(StateDocument.model_fields) == {
         "format_version",
+        "accepting_batch",
         "lineage",
         "serial",
         "catalog",

@@ -75,6 +75,17 @@ def merge_states(
         catalog=catalog,
         models=dict(sorted(models.items())),
         journal=dict(sorted(journal.items())),
+        accepting_batch=_merge_batch(ours.accepting_batch, theirs.accepting_batch),
+    )
+
+
+def _merge_batch(ours: str | None, theirs: str | None) -> str | None:
+    # The batch being accepted goes with its journalled proposals, which are merged above.
+    if ours is None or theirs is None or ours == theirs:
+        return ours or theirs
+    raise StateError(
+        f"the two states are each accepting another batch ({ours} and {theirs}); "
+        "settle one of them with `reconciler apply` first"
     )
 
 
