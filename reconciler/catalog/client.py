@@ -42,6 +42,7 @@ from reconciler.catalog.classify import (
     retry_after_header,
     status_error,
 )
+from reconciler.catalog.limiter import AdaptiveLimiter
 from reconciler.catalog.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
 from reconciler.catalog.wire import (
     OPERATION_FIELDS,
@@ -76,6 +77,8 @@ class ClientSettings:
     token: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     parallelism: int = 10
+    # ``--parallelism auto``: ``parallelism`` is then the ceiling an AIMD limit moves under.
+    adaptive: bool = False
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     def __post_init__(self) -> None:
@@ -148,6 +151,7 @@ class CatalogClient:
             settings.retry, sleep=sleep, random=random, clock=clock, on_retry=on_retry
         )
         self._where = settings.base_url
+        self.limiter = AdaptiveLimiter(maximum=settings.parallelism) if settings.adaptive else None
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if settings.token:
             headers["Authorization"] = f"Bearer {settings.token}"
@@ -254,6 +258,17 @@ class CatalogClient:
         )
 
     async def _attempt(
+        self, content: bytes, draft_id: str | None, repeatable: bool
+    ) -> CatalogResponse | _Failure:
+        if self.limiter is None:
+            return await self._post(content, draft_id, repeatable)
+        # Each attempt takes its own place: a retry's backoff holds none.
+        async with self.limiter.slot() as slot:
+            outcome = await self._post(content, draft_id, repeatable)
+            slot.rate_limited = isinstance(outcome, _Failure) and outcome.error.status == 429
+        return outcome
+
+    async def _post(
         self, content: bytes, draft_id: str | None, repeatable: bool
     ) -> CatalogResponse | _Failure:
         try:

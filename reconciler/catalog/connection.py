@@ -33,6 +33,7 @@ def open_catalog(
     token: str | None,
     parallelism: int,
     embedded_db: Path,
+    adaptive: bool = False,
     notify: Callable[[str], None],
     retry: RetryPolicy | None = None,
     timeout: float = 30.0,
@@ -46,6 +47,7 @@ def open_catalog(
             token=token,
             timeout=timeout,
             parallelism=parallelism,
+            adaptive=adaptive,
             retry=policy,
         )
         return CatalogClient(settings, on_retry=on_retry)
@@ -69,6 +71,7 @@ def open_catalog(
         token=token,
         timeout=timeout,
         parallelism=parallelism,
+        adaptive=adaptive,
         retry=policy,
     )
     return CatalogClient(settings, transport, on_retry=on_retry)

@@ -18,6 +18,7 @@ from rich.console import Console
 from reconciler.apply.state import StateDocument
 from reconciler.catalog.client import CatalogClient
 from reconciler.catalog.connection import open_catalog
+from reconciler.catalog.limiter import AUTO_MAXIMUM
 from reconciler.cli.progress import Progress, ProgressMode
 from reconciler.errors import StateError
 from reconciler.planning.saved import endpoint_label
@@ -39,11 +40,13 @@ class Settings:
     endpoint: str | None
     token: str | None = field(repr=False)
     state_path: Path
+    # With ``adaptive`` (``--parallelism auto``), the ceiling the learnt limit moves under.
     parallelism: int
     lock_timeout: float
     color: bool
     in_ci: bool
     interactive: bool
+    adaptive: bool = False
 
     @functools.cached_property
     def err(self) -> Console:
@@ -64,6 +67,7 @@ class Settings:
             self.endpoint,
             token=self.token,
             parallelism=self.parallelism,
+            adaptive=self.adaptive,
             embedded_db=EMBEDDED_DB,
             notify=self._note_embedded,
         )
@@ -129,10 +133,13 @@ def catalog_options(func: F) -> F:
         ),
         click.option(
             "--parallelism",
-            type=click.IntRange(1, 256),
-            default=10,
+            type=ParallelismType(),
+            default="10",
             show_default=True,
-            help="Requests in flight at once.",
+            help=(
+                "Requests in flight at once: a number from 1 to 256, or 'auto' to start at "
+                f"4 and adapt to the catalog (up to {AUTO_MAXIMUM}; halved on 429 or slowing)."
+            ),
         ),
         click.option(
             "--lock-timeout",
@@ -149,7 +156,7 @@ def catalog_options(func: F) -> F:
         *args: Any,
         endpoint: str | None,
         state_path: Path,
-        parallelism: int,
+        parallelism: int | str,
         lock_timeout: float,
         no_color: bool,
         **kwargs: Any,
@@ -166,7 +173,7 @@ def catalog_options(func: F) -> F:
 def settings_from(
     endpoint: str | None,
     state_path: Path,
-    parallelism: int,
+    parallelism: int | str,
     lock_timeout: float,
     no_color: bool,
 ) -> Settings:
@@ -177,12 +184,36 @@ def settings_from(
         endpoint=endpoint or None,
         token=os.environ.get("CATALOG_TOKEN") or None,
         state_path=state_path,
-        parallelism=parallelism,
+        parallelism=AUTO_MAXIMUM if parallelism == AUTO else int(parallelism),
+        adaptive=parallelism == AUTO,
         lock_timeout=lock_timeout,
         color=sys.stdout.isatty() and not no_color and "NO_COLOR" not in os.environ,
         in_ci=os.environ.get("CI", "").lower() in ("1", "true", "yes"),
         interactive=interactive,
     )
+
+
+AUTO = "auto"
+
+
+class ParallelismType(click.ParamType):
+    """``--parallelism``: a whole number from 1 to 256, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, int) or value == AUTO:
+            return value
+        text = str(value).strip().lower()
+        if text == AUTO:
+            return AUTO
+        try:
+            number = int(text)
+        except ValueError:
+            self.fail(f"{value!r} is neither a whole number nor 'auto'.", param, ctx)
+        if not 1 <= number <= 256:
+            self.fail(f"{number} is not in the range 1<=x<=256 (or use 'auto').", param, ctx)
+        return number
 
 
 def lock_wait_words(message: str) -> str:
