@@ -86,6 +86,9 @@ class _AnnouncingServer(uvicorn.Server):
 @click.option("--rate-limit", type=int, default=0, hidden=True, help="Answer K requests 429.")
 @click.option("--retry-after", type=int, default=1, hidden=True, help="Retry-After of the 429s.")
 @click.option("--latency", type=float, default=0.0, hidden=True, help="Seconds added per request.")
+@click.option(
+    "--capacity", type=int, default=0, hidden=True, help="Answer 429 past N requests in flight."
+)
 def serve(
     host: str,
     port: int,
@@ -97,6 +100,7 @@ def serve(
     rate_limit: int,
     retry_after: int,
     latency: float,
+    capacity: int,
 ) -> None:
     """Run the local catalog server (POST /model/draft) over a SQLite file."""
     faults = FaultInjector(
@@ -105,6 +109,7 @@ def serve(
         rate_limit=rate_limit,
         retry_after=retry_after,
         latency=latency,
+        capacity=capacity,
     )
     sock = _bind(host, port)
     try:

@@ -83,24 +83,29 @@ def create_app(
             body = parse_body(await _read_body(request))
             draft_id, key = peek_ids(body)
             retry_after = injector.take_rate_limit()
-            if retry_after is not None:
+            admitted = retry_after is None and injector.admit()
+            if not admitted:
+                retry_after = injector.retry_after if retry_after is None else retry_after
                 raise ApiProblem(
                     429,
                     f"rate limited; retry in {retry_after} seconds with the same key and body",
                     headers={"Retry-After": str(retry_after)},
                 )
-            operation = classify(body)
-            ordinal = injector.count_write() if operation.is_write else None
-            if ordinal is not None and injector.fails(ordinal):
-                raise ApiProblem(
-                    503, "catalog temporarily unavailable (injected fault); nothing was applied"
-                )
-            with keys.claim(operation.key):
-                # The latency is taken while the key is held, so a concurrent retry
-                # of a slow request sees it in flight, as it would in production.
-                delayed = True
-                await injector.delay()
-                outcome = await run_in_threadpool(catalog.execute, operation)
+            try:
+                operation = classify(body)
+                ordinal = injector.count_write() if operation.is_write else None
+                if ordinal is not None and injector.fails(ordinal):
+                    raise ApiProblem(
+                        503, "catalog temporarily unavailable (injected fault); nothing was applied"
+                    )
+                with keys.claim(operation.key):
+                    # The latency is taken while the key is held, so a concurrent retry
+                    # of a slow request sees it in flight, as it would in production.
+                    delayed = True
+                    await injector.delay()
+                    outcome = await run_in_threadpool(catalog.execute, operation)
+            finally:
+                injector.leave()
         except ApiProblem as problem:
             if not delayed:
                 await injector.delay()

@@ -37,6 +37,7 @@ class FaultInjector:
         rate_limit: int = 0,
         retry_after: int = 1,
         latency: float = 0.0,
+        capacity: int = 0,
     ) -> None:
         self._lock = threading.Lock()
         self._writes = 0
@@ -49,12 +50,16 @@ class FaultInjector:
         self.retry_after = retry_after
         # Seconds added to every request.
         self.latency = latency
+        # Requests served at once (0: unbounded); one more is answered 429 with
+        # ``retry_after``, as a catalog that rate-limits by concurrency would.
+        self.capacity = capacity
+        self._in_flight = 0
 
     def __repr__(self) -> str:
         return (
             f"FaultInjector(writes={self._writes}, fail_writes={sorted(self.fail_writes)}, "
             f"drop_responses={sorted(self.drop_responses)}, rate_limit={self.rate_limit}, "
-            f"retry_after={self.retry_after}, latency={self.latency})"
+            f"retry_after={self.retry_after}, latency={self.latency}, capacity={self.capacity})"
         )
 
     @property
@@ -83,6 +88,7 @@ class FaultInjector:
             self.fail_writes.clear()
             self.drop_responses.clear()
             self.rate_limit, self.retry_after, self.latency = 0, 1, 0.0
+            self.capacity = 0
 
     def count_write(self) -> int:
         """Count a write request; returns its ordinal."""
@@ -97,6 +103,19 @@ class FaultInjector:
                 return None
             self.rate_limit -= 1
             return self.retry_after
+
+    def admit(self) -> bool:
+        """Take a place among the requests in flight; False when ``capacity`` are taken."""
+        with self._lock:
+            if self.capacity > 0 and self._in_flight >= self.capacity:
+                return False
+            self._in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        """Give back the place ``admit`` took."""
+        with self._lock:
+            self._in_flight -= 1
 
     def fails(self, ordinal: int) -> bool:
         """Whether write ``ordinal`` is to be answered 503."""

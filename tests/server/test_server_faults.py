@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -70,6 +71,25 @@ async def test_rate_limit_applies_to_reads_too(http_catalog):
     http_catalog.faults.rate_limit_next(1)
     assert (await http_catalog.post({"draft_id": draft["draft_id"]})).status == 429
     assert (await http_catalog.post({"draft_id": draft["draft_id"]})).status == 200
+
+
+async def test_capacity_answers_429_past_that_many_requests_in_flight(http_catalog):
+    draft = await http_catalog.create(name="m")
+    http_catalog.faults.latency = 0.3
+    http_catalog.faults.capacity = 2
+    http_catalog.faults.retry_after = 3
+    replies = await asyncio.gather(
+        *(http_catalog.post({"draft_id": draft["draft_id"]}) for _ in range(4))
+    )
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses == [200, 200, 429, 429]
+    refused = next(reply for reply in replies if reply.status == 429)
+    assert refused.headers["Retry-After"] == "3"
+    # The places are given back: the next requests are served.
+    again = await asyncio.gather(
+        *(http_catalog.post({"draft_id": draft["draft_id"]}) for _ in range(2))
+    )
+    assert [reply.status for reply in again] == [200, 200]
 
 
 async def test_latency_delays_every_request(http_catalog):
