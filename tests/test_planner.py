@@ -238,6 +238,17 @@ def test_pending_proposals_are_reported_on_the_change():
     assert change.action == "noop"
 
 
+def test_pending_proposals_staged_by_reconciler_are_not_called_someone_elses():
+    # After `plan --stage` in a pull request, apply on merge meets its own proposals.
+    model = desired(name="N")
+    draft = live(name="N", pending_ids=["rc-0123abcd-ffff", "k-1"])
+    change = only(build_plan([model], {model.key: record(draft, model)}, {model.key: draft}))
+    assert change.warnings == (
+        "draft d-1 has pending proposals not made by this plan: k-1",
+        "draft d-1 has proposals staged by reconciler pending: rc-0123abcd-ffff",
+    )
+
+
 def test_drift_is_reported_apart_and_still_corrected_by_the_manifest():
     model = desired(name="Mine", description="Doc", departments=["A"])
     applied = live(name="Mine", description="Doc", departments=["A"])

@@ -17,9 +17,9 @@ from typing import Any
 from reconciler.apply.state import JournalEntry
 from reconciler.catalog.wire import DraftFormState
 from reconciler.planning.normalize import live_fingerprint
-from reconciler.planning.plan import ModelChange
+from reconciler.planning.plan import STAGED_KEY_PREFIX, ModelChange
 
-KEY_PREFIX = "rc-"
+KEY_PREFIX = STAGED_KEY_PREFIX
 _NO_LIVE = "0" * 8
 
 

@@ -20,6 +20,8 @@ from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.errors import ConflictingPlanError, UnsafePlanError, UnsafeShare
 from reconciler.planning.normalize import UNMANAGEABLE
 
+# Every idempotency key reconciler stages starts with this (``reconciler.apply.keys``).
+STAGED_KEY_PREFIX = "rc-"
 PLAN_FORMAT_VERSION = 1
 
 Action = Literal["create", "update", "adopt", "deactivate", "noop"]

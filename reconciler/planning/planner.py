@@ -34,6 +34,7 @@ from reconciler.planning.normalize import (
     normalize_live,
 )
 from reconciler.planning.plan import (
+    STAGED_KEY_PREFIX,
     DriftEntry,
     FieldChange,
     FieldConflict,
@@ -250,10 +251,22 @@ def _deactivate(
 
 
 def _pending_warning(current: DraftFormState) -> tuple[str, ...]:
-    if not current.pending_ids:
-        return ()
-    keys = ", ".join(sorted(current.pending_ids))
-    return (f"draft {current.draft_id} has pending proposals not made by this plan: {keys}",)
+    ours = sorted(k for k in current.pending_ids if k.startswith(STAGED_KEY_PREFIX))
+    others = sorted(k for k in current.pending_ids if not k.startswith(STAGED_KEY_PREFIX))
+    warnings = []
+    if others:
+        keys = ", ".join(others)
+        warnings.append(
+            f"draft {current.draft_id} has pending proposals not made by this plan: {keys}"
+        )
+    if ours:
+        # A staged pull request's plan, or an interrupted run: apply replays the one it would
+        # send and rejects the others, so they are no one else's edit in flight.
+        keys = ", ".join(ours)
+        warnings.append(
+            f"draft {current.draft_id} has proposals staged by reconciler pending: {keys}"
+        )
+    return tuple(warnings)
 
 
 def _change(result: ModelDiff, **fields: Any) -> ModelChange:
