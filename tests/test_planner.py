@@ -380,3 +380,26 @@ def test_a_problem_never_hides_the_problems_of_later_models(problem):
         build_plan([last, first], {**first_records, **last_records}, reads)
     assert "model a:" in str(caught.value)
     assert "model b:" in str(caught.value)
+
+
+def test_a_model_without_draft_id_is_not_taken_for_a_record_with_an_empty_one():
+    # A hand-edited state may hold draft_id ""; it names no draft a model can ask for.
+    model = desired("new", name="N")
+    plan = build_plan([model], {"odd": ModelRecord(draft_id="")}, {})
+    assert [c.action for c in plan.changes] == ["create"]
+
+
+def test_problems_are_one_per_line_with_their_whole_advice():
+    a = desired("a", name="A", draft_id="d-a")
+    b = desired("b", name="B", draft_id="d-b")
+    with pytest.raises(PlanError) as caught:
+        build_plan([a, b], {}, {"a": None, "b": None})
+    assert str(caught.value).split("\n") == [
+        f"model {key}: metadata.draft_id d-{key} names a draft the catalog does not have; "
+        "fix the id, or remove it to create a new draft"
+        for key in ("a", "b")
+    ]
+
+
+def test_a_model_without_a_source_has_none():
+    assert only(build_plan([desired(name="N")], {}, {})).source is None
