@@ -445,3 +445,18 @@ def test_a_pruning_plan_says_so_and_lists_nothing_as_unmanaged():
     assert plan.prune is True
     assert plan.unmanaged == ()
     assert build_plan([], records, {}).prune is False
+
+
+def test_the_conflicts_of_every_model_are_listed():
+    models, records, reads = [], {}, {}
+    for key in ("a", "b"):
+        applied = live(f"d-{key}", name="Applied")
+        model = desired(key, name=f"{key} in git")
+        models.append(model)
+        records[key] = record(applied, model)
+        reads[key] = live(f"d-{key}", name=f"{key} in the catalog")
+    plan = build_plan(models, records, reads)
+    assert [(c.key, c.field, c.git) for c in plan.conflicts] == [
+        ("a", "name", "a in git"),
+        ("b", "name", "b in git"),
+    ]
