@@ -313,3 +313,19 @@ def test_pricing_drift_shows_both_sides_without_ids():
             removed=(price("input", "1"),),
         ),
     )
+
+
+def test_kept_ids_that_changed_alone_are_sent_with_the_ids_of_wanted_content():
+    # pricing_ids changes (p-9 is new) while the priced part is already right.
+    model = desired(pricing_ids=["p-1", "p-9"], pricing=[price("output", "2")])
+    draft = live(
+        pricing=[price("input", "1", id="p-1"), price("output", "2", id="p-2")],
+        pricing_ids=["p-1", "p-2"],
+    )
+    result = against(model, draft)
+    assert [c.field for c in result.field_changes] == ["pricing_ids"]
+    assert result.patch == {"pricing_ids": ["p-1", "p-2", "p-9"]}
+
+
+def test_fields_the_api_does_not_document_come_last():
+    assert field_order(["x-unknown", "voices", "name"]) == ["name", "voices", "x-unknown"]

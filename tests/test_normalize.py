@@ -10,6 +10,7 @@ from reconciler.catalog.wire import MODEL_FIELDS
 from reconciler.planning.diff import compare
 from reconciler.planning.normalize import (
     LIST_FIELDS,
+    canonical_json,
     comparable,
     desired_digest,
     live_fingerprint,
@@ -18,6 +19,7 @@ from reconciler.planning.normalize import (
     normalize_amount,
     normalize_desired,
     normalize_live,
+    to_plain,
 )
 
 
@@ -304,3 +306,41 @@ def test_desired_digest_does_not_depend_on_key_order():
     b = desired(pricing=[dict(reversed(list(entry.items())))], active=True, name="N")
     assert list(a.fields) != list(b.fields)
     assert desired_digest(a) == desired_digest(b)
+
+
+def test_digests_are_a_stable_format():
+    # Saved plans and the apply journal carry these digests: the same model and draft
+    # must give the same text in every release, or every saved plan is refused.
+    model = desired(
+        name="Modèle", pricing=[price("input", "0.60")], draft_id="d-1", ignore=("description",)
+    )
+    assert desired_digest(model) == (
+        "sha256:9edaea44b8c30ea38390d466df65c7ae9150b7eba9d6b8be8bd38fb8aab60ced"
+    )
+    draft = live(
+        name="Modèle",
+        pricing=[price("input", "0.6", id="p-1")],
+        pricing_ids=["p-1"],
+        pending_ids=["k-1"],
+    )
+    assert live_fingerprint(draft) == (
+        "sha256:67c44109e95384c0b4b4f8f07726871ef5b5c77918033940ef7d5fbafa1c6090"
+    )
+
+
+def test_canonical_json_is_compact_sorted_and_keeps_unicode():
+    assert canonical_json({"b": [1, {"é": True}], "a": None}) == '{"a":null,"b":[1,{"é":true}]}'
+
+
+def test_plain_copies_sort_sets_and_turn_tuples_into_lists():
+    assert to_plain({"ids": {"c", "a", "b"}, "pair": (2, 1), 3: frozenset({2, 1})}) == {
+        "ids": ["a", "b", "c"],
+        "pair": [2, 1],
+        "3": [1, 2],
+    }
+
+
+def test_live_prices_of_equal_content_are_ordered_by_id():
+    entries = [price("input", "1", id="p-2"), price("input", "1.0", id="p-1")]
+    normal = normalize_live(live(pricing=entries, pricing_ids=["p-1", "p-2"]), ["pricing"])
+    assert [e["id"] for e in normal["pricing"]] == ["p-1", "p-2"]

@@ -2,7 +2,7 @@ import pytest
 from plan_builders import desired, live, price, record
 
 from reconciler.apply.state import ModelRecord
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, PlanProblem
 from reconciler.planning.normalize import desired_digest, live_fingerprint
 from reconciler.planning.plan import FieldChange, WithoutManifest
 from reconciler.planning.planner import build_plan
@@ -391,3 +391,83 @@ def test_a_problem_never_hides_the_problems_of_later_models(problem):
         build_plan([last, first], {**first_records, **last_records}, reads)
     assert "model a:" in str(caught.value)
     assert "model b:" in str(caught.value)
+
+
+def test_a_model_without_draft_id_is_not_taken_for_a_record_with_an_empty_one():
+    # A hand-edited state may hold draft_id ""; it names no draft a model can ask for.
+    model = desired("new", name="N")
+    plan = build_plan([model], {"odd": ModelRecord(draft_id="")}, {})
+    assert [c.action for c in plan.changes] == ["create"]
+
+
+def test_problems_are_one_per_line_with_their_whole_advice():
+    a = desired("a", name="A", draft_id="d-a")
+    b = desired("b", name="B", draft_id="d-b")
+    with pytest.raises(PlanError) as caught:
+        build_plan([a, b], {}, {"a": None, "b": None})
+    assert str(caught.value).split("\n") == [
+        f"model {key}: metadata.draft_id d-{key} names a draft the catalog does not have; "
+        "fix the id, or remove it to create a new draft"
+        for key in ("a", "b")
+    ]
+
+
+def test_a_model_without_a_source_has_none():
+    assert only(build_plan([desired(name="N")], {}, {})).source is None
+
+
+def test_a_draft_taken_by_another_model_is_a_problem_with_its_remedy():
+    model = desired("b", name="B", draft_id="d-a")
+    with pytest.raises(PlanError) as caught:
+        build_plan([model], {"a": ModelRecord(draft_id="d-a")}, {})
+    assert caught.value.problems == (
+        PlanProblem(
+            "model b: metadata.draft_id d-a is already model a in the state",
+            remedy="state_rm_owner",
+            remedy_args=(("key", "b"), ("owner", "a")),
+        ),
+    )
+
+
+def test_models_with_a_manifest_are_never_listed_as_without_one():
+    model = desired("kept", name="K")
+    records = {"kept": ModelRecord(draft_id="d-1")}
+    plan = build_plan([model], records, {"kept": live("d-1", name="K", active=True)})
+    assert plan.without_manifest == ()
+    assert plan.unmanaged == ()
+
+
+def test_targets_list_their_models_without_manifest_and_missing_from_the_catalog():
+    records = {
+        "old": ModelRecord(draft_id="d-9"),
+        "gone": ModelRecord(draft_id="d-2"),
+        "other": ModelRecord(draft_id="d-3"),
+    }
+    gone = desired("gone", name="G")
+    reads = {"old": live("d-9", active=True), "gone": None, "other": None}
+    plan = build_plan([gone], records, reads, targets=frozenset({"old", "gone"}))
+    assert plan.without_manifest == (WithoutManifest(key="old", draft_id="d-9"),)
+    assert plan.missing_from_catalog == ("gone",)
+
+
+def test_a_pruning_plan_says_so_and_lists_nothing_as_unmanaged():
+    records = {"old": ModelRecord(draft_id="d-9")}
+    plan = build_plan([], records, {"old": live("d-9", active=False)}, prune=True)
+    assert plan.prune is True
+    assert plan.unmanaged == ()
+    assert build_plan([], records, {}).prune is False
+
+
+def test_the_conflicts_of_every_model_are_listed():
+    models, records, reads = [], {}, {}
+    for key in ("a", "b"):
+        applied = live(f"d-{key}", name="Applied")
+        model = desired(key, name=f"{key} in git")
+        models.append(model)
+        records[key] = record(applied, model)
+        reads[key] = live(f"d-{key}", name=f"{key} in the catalog")
+    plan = build_plan(models, records, reads)
+    assert [(c.key, c.field, c.git) for c in plan.conflicts] == [
+        ("a", "name", "a in git"),
+        ("b", "name", "b in git"),
+    ]

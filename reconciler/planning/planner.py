@@ -95,7 +95,7 @@ def build_plan(
                 )
             )
             continue
-        owner = owners.get(model.draft_id or "") if record is None else None
+        owner = owners.get(model.draft_id) if record is None and model.draft_id else None
         if owner is not None and owner != key:
             # Two models on one draft would undo each other's changes on every apply.
             problems.append(

@@ -37,7 +37,6 @@ __all__ = [
     "comparable",
     "create_value",
     "display",
-    "from_live",
     "items",
     "kind_of",
     "label_key",
@@ -82,10 +81,6 @@ def kind_of(field: str) -> FieldKind:
         return KINDS[field]
     except KeyError:
         raise ValueError(f"{field!r} is not a model field") from None
-
-
-def from_live(field: str, value: Any) -> Any:
-    return kind_of(field).from_live(value)
 
 
 def normalize(field: str, value: Any, *, with_ids: bool) -> Any:
