@@ -1,281 +1,32 @@
-"""Edits manifest files the way a careful person would: only the changed values' lines move.
+"""The second strategy: splice each edit into the original text at its node's position.
 
-The edits are structural (set this scalar, drop that key, append an item to
-that list), addressed by paths inside one YAML document. They are made first
-with ruamel.yaml's round-trip mode, configured to the file's own indentation,
-no line wrapping and quotes preserved. Round-trip mode still re-emits a few
-things its own way (a comment before ``---``, padding inside ``[ a, b ]``,
-aligned flow mappings, mixed sequence indentation), so its output is accepted
-only when every line that differs from the original is a line of an edited
-value. Otherwise the edits are spliced into the original text at the node
-positions ruamel's composer reports: still structural (each span is one
-node's), never a search for text, and everything outside those spans stays
-byte for byte. Either way the result is parsed again and must hold exactly
-the data the edits describe, or nothing is returned.
+Still structural (each span is one node's), never a search for text; everything
+outside those spans stays byte for byte.
 """
 
 from __future__ import annotations
 
-import difflib
-import io
-import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from reconciler.errors import RewriteError
-
-Path = tuple[str | int, ...]
-Scalar = str | bool
-
-
-@dataclass(frozen=True)
-class SetValue:
-    """Replace the scalar at ``path`` with ``value``, in the scalar's own quoting style."""
-
-    path: Path
-    value: Scalar
-
-
-@dataclass(frozen=True)
-class DeleteKey:
-    """Remove ``key`` (and its value) from the mapping at ``path``."""
-
-    path: Path
-    key: str
-
-
-@dataclass(frozen=True)
-class InsertKey:
-    """Add ``key: value`` to the mapping at ``path``, after the key ``after`` (None: first)."""
-
-    path: Path
-    key: str
-    value: Any
-    after: str | None
-
-
-@dataclass(frozen=True)
-class RemoveItem:
-    """Remove item ``index`` (of the original document) from the sequence at ``path``."""
-
-    path: Path
-    index: int
-
-
-@dataclass(frozen=True)
-class AppendItem:
-    """Append ``value`` (a scalar, or a mapping shaped like its siblings) to the sequence."""
-
-    path: Path
-    value: Any
-
-
-Edit = SetValue | DeleteKey | InsertKey | RemoveItem | AppendItem
-Strategy = Literal["round-trip", "splice"]
-
-
-@dataclass(frozen=True)
-class Rewritten:
-    """The new text of a file, and which strategy produced it."""
-
-    text: str
-    strategy: Strategy
-
-
-def rewrite(text: str, edits: Mapping[int, Sequence[Edit]], *, source: str = "") -> Rewritten:
-    """Apply ``edits`` (document index -> edits) to a YAML file's text."""
-    where = source or "the manifest"
-    try:
-        nodes = list(YAML(typ="rt").compose_all(text))
-        expected = [_plain(doc) for doc in YAML(typ="safe", pure=True).load_all(text)]
-    except YAMLError as exc:
-        raise RewriteError(f"{where}: cannot be read for rewriting: {exc}") from None
-    for index, doc_edits in edits.items():
-        for edit in _rt_order(doc_edits):
-            _apply_plain(expected[index], edit)
-    allowed: set[int] = set()
-    for index, doc_edits in edits.items():
-        for edit in doc_edits:
-            allowed |= _touched_lines(text, nodes[index], edit)
-
-    result = _round_trip(text, edits)
-    if result is not None and _only_lines(text, result, allowed) and _holds(result, expected):
-        return Rewritten(result, "round-trip")
-    spliced = _splice(text, nodes, edits, where)
-    if not _holds(spliced, expected):
-        raise RewriteError(f"{where}: the rewritten file would not hold the adopted values")
-    return Rewritten(spliced, "splice")
-
-
-# -- round trip ------------------------------------------------------------------------
-
-
-def _round_trip(text: str, edits: Mapping[int, Sequence[Edit]]) -> str | None:
-    yaml = YAML(typ="rt")
-    yaml.preserve_quotes = True
-    yaml.width = 1 << 16  # never wrap a long line
-    mapping, sequence, offset = _indentation(text)
-    yaml.indent(mapping=mapping, sequence=sequence, offset=offset)
-    try:
-        docs = list(yaml.load_all(text))
-        for index, doc_edits in edits.items():
-            placed: dict[tuple[Path, str | None], int] = {}
-            for edit in _rt_order(doc_edits):
-                _apply_rt(docs[index], edit, placed)
-        out = io.StringIO()
-        yaml.dump_all(docs, out)
-    except (YAMLError, KeyError, IndexError, TypeError):
-        return None
-    return out.getvalue()
-
-
-def _indentation(text: str) -> tuple[int, int, int]:
-    """The file's own mapping indent and block-sequence dash offset (house style: 2, 4, 2)."""
-    mapping: int | None = None
-    offset: int | None = None
-    for previous, line in itertools.pairwise(text.splitlines()):
-        head = previous.strip()
-        if not head.endswith(":") or head.startswith("#"):
-            continue
-        stripped = line.lstrip(" ")
-        indent, parent = len(line) - len(stripped), len(previous) - len(previous.lstrip(" "))
-        if stripped.startswith("-") and offset is None:
-            offset = indent - parent
-        elif indent > parent and stripped and not stripped.startswith("#") and mapping is None:
-            mapping = indent - parent
-    mapping = mapping or 2
-    offset = 2 if offset is None else offset
-    return mapping, max(offset + 2, mapping), offset
-
-
-def _rt_order(edits: Sequence[Edit]) -> list[Edit]:
-    """Edits in an order in which each one's path and index still mean the original's."""
-    inserted = {(e.path, e.key) for e in edits if isinstance(e, InsertKey)}
-    sets = [e for e in edits if isinstance(e, SetValue)]
-    # A key replaced whole (deleted and inserted again) goes first, so the insert is a new key.
-    replaced = [e for e in edits if isinstance(e, DeleteKey) and (e.path, e.key) in inserted]
-    inserts = [e for e in edits if isinstance(e, InsertKey)]
-    removals = sorted(
-        (e for e in edits if isinstance(e, (RemoveItem, DeleteKey)) and e not in replaced),
-        key=lambda e: e.index if isinstance(e, RemoveItem) else -1,
-        reverse=True,
-    )
-    appends = [e for e in edits if isinstance(e, AppendItem)]
-    return [*sets, *replaced, *inserts, *removals, *appends]
-
-
-def _apply_rt(doc: Any, edit: Edit, placed: dict[tuple[Path, str | None], int]) -> None:
-    if isinstance(edit, SetValue):
-        parent = _walk(doc, edit.path[:-1])
-        old = parent[edit.path[-1]]
-        parent[edit.path[-1]] = _styled_like(edit.value, old)
-    elif isinstance(edit, DeleteKey):
-        del _walk(doc, edit.path)[edit.key]
-    elif isinstance(edit, InsertKey):
-        target = _walk(doc, edit.path)
-        keys = list(target)
-        anchor = (edit.path, edit.after)
-        position = keys.index(edit.after) + 1 if edit.after in keys else 0
-        # Keys inserted after the same anchor keep the order of the edits.
-        position += placed.get(anchor, 0)
-        placed[anchor] = placed.get(anchor, 0) + 1
-        target.insert(position, edit.key, _rt_value(edit.value, None))
-    elif isinstance(edit, RemoveItem):
-        del _walk(doc, edit.path)[edit.index]
-    else:
-        seq = _walk(doc, edit.path)
-        seq.append(_rt_value(edit.value, seq[-1] if len(seq) else None))
-
-
-def _styled_like(value: Scalar, old: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(old, DoubleQuotedScalarString):
-        return DoubleQuotedScalarString(value)
-    if isinstance(old, SingleQuotedScalarString) and "\n" not in value:
-        return SingleQuotedScalarString(value)
-    return value
-
-
-def _rt_value(value: Any, sibling: Any) -> Any:
-    if isinstance(value, Mapping):
-        out = CommentedMap()
-        for key, item in value.items():
-            like = sibling.get(key) if isinstance(sibling, Mapping) else None
-            out[key] = _styled_like(item, like) if like is not None else _quoted(item)
-        flow = sibling.fa.flow_style() if isinstance(sibling, CommentedMap) else True
-        out.fa.set_flow_style() if flow else out.fa.set_block_style()
-        return out
-    if isinstance(value, list):
-        seq = CommentedSeq(_rt_value(item, None) for item in value)
-        if not any(isinstance(item, Mapping) for item in value):
-            seq.fa.set_flow_style()
-        return seq
-    return value
-
-
-def _quoted(value: Any) -> Any:
-    # A value a plain scalar would turn into another type ("0.60" as a float) is quoted.
-    if isinstance(value, str) and _scalar_text(value, None) != value:
-        return DoubleQuotedScalarString(value)
-    return value
-
-
-def _walk(doc: Any, path: Path) -> Any:
-    for step in path:
-        doc = doc[step]
-    return doc
-
-
-def _only_lines(before: str, after: str, allowed: set[int]) -> bool:
-    """Whether every original line that differs in ``after`` is one of ``allowed`` (0-based)."""
-    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
-    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    for tag, i1, i2, _j1, _j2 in matcher.get_opcodes():
-        if tag != "equal" and not set(range(i1, i2)) <= allowed:
-            return False
-    return True
-
-
-def _holds(text: str, expected: list[Any]) -> bool:
-    try:
-        got = [_plain(doc) for doc in YAML(typ="safe", pure=True).load_all(text)]
-    except YAMLError:
-        return False
-    return got == expected
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _apply_plain(doc: Any, edit: Edit) -> None:
-    if isinstance(edit, SetValue):
-        _walk(doc, edit.path[:-1])[edit.path[-1]] = edit.value
-    elif isinstance(edit, DeleteKey):
-        del _walk(doc, edit.path)[edit.key]
-    elif isinstance(edit, InsertKey):
-        _walk(doc, edit.path)[edit.key] = _plain(edit.value)
-    elif isinstance(edit, RemoveItem):
-        del _walk(doc, edit.path)[edit.index]
-    else:
-        _walk(doc, edit.path).append(_plain(edit.value))
-
-
-# -- splicing at node positions -------------------------------------------------------
+from reconciler.manifests.rewrite.edits import (
+    AppendItem,
+    DeleteKey,
+    Edit,
+    InsertKey,
+    Path,
+    RemoveItem,
+    Scalar,
+    SetValue,
+)
 
 
 @dataclass(frozen=True)
@@ -286,7 +37,9 @@ class _Splice:
     order: int = 0
 
 
-def _splice(text: str, nodes: list[Node], edits: Mapping[int, Sequence[Edit]], where: str) -> str:
+def splice_edits(
+    text: str, nodes: list[Node], edits: Mapping[int, Sequence[Edit]], where: str
+) -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     splices: list[_Splice] = []
     for index, doc_edits in edits.items():
@@ -305,7 +58,7 @@ def _splice_for(text: str, root: Node, edit: Edit, newline: str, where: str) -> 
         node = _node_at(root, edit.path)
         if not isinstance(node, ScalarNode):
             raise RewriteError(f"{where}: {_dotted(edit.path)} is not a single value")
-        rendered = _scalar_text(edit.value, node.style)
+        rendered = scalar_text(edit.value, node.style)
         end = node.end_mark.index
         if node.style in ("|", ">"):
             end = _last_content_end(text, node)
@@ -406,7 +159,7 @@ def _append_item(text: str, seq: SequenceNode, edit: AppendItem, newline: str) -
         lines = []
         for position, (key, item) in enumerate(_ordered_like(edit.value, last).items()):
             lead = f"{pad}- " if position == 0 else pad + "  "
-            lines.append(f"{lead}{key}: {_scalar_text(item, _style_of(last, key))}{newline}")
+            lines.append(f"{lead}{key}: {scalar_text(item, _style_of(last, key))}{newline}")
         return _Splice(at, at, prefix + "".join(lines))
     return _Splice(at, at, f"{prefix}{pad}- {_item_text(edit.value, last, text)}{newline}")
 
@@ -414,7 +167,7 @@ def _append_item(text: str, seq: SequenceNode, edit: AppendItem, newline: str) -
 def _item_text(value: Any, sibling: Node | None, text: str) -> str:
     if isinstance(value, Mapping) and isinstance(sibling, MappingNode):
         ordered = _ordered_like(value, sibling)
-        parts = [f"{k}: {_scalar_text(v, _style_of(sibling, k))}" for k, v in ordered.items()]
+        parts = [f"{k}: {scalar_text(v, _style_of(sibling, k))}" for k, v in ordered.items()]
         return "{" + ", ".join(parts) + "}"
     return _flow_text(value)
 
@@ -439,13 +192,13 @@ def _flow_text(value: Any) -> str:
         return "{" + ", ".join(f"{k}: {_flow_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_flow_text(v) for v in value) + "]"
-    return _scalar_text(value, None)
+    return scalar_text(value, None)
 
 
 _SAFE = YAML(typ="safe", pure=True)
 
 
-def _scalar_text(value: Scalar, style: str | None) -> str:
+def scalar_text(value: Scalar, style: str | None) -> str:
     """``value`` as YAML text: in ``style`` when it can carry the value, else double-quoted."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -542,7 +295,7 @@ def _dotted(path: Path) -> str:
     return re.sub(r"\.(\d+)", r"[\1]", ".".join(str(p) for p in path))
 
 
-def _touched_lines(text: str, root: Node, edit: Edit) -> set[int]:
+def touched_lines(text: str, root: Node, edit: Edit) -> set[int]:
     """The original lines (0-based) an edit may change: those of the values it replaces."""
     if isinstance(edit, SetValue):
         node = _node_at(root, edit.path)
