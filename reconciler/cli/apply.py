@@ -227,10 +227,13 @@ async def _prove_saved(
         journal_keys=tuple(sorted(doc.journal)),
         manifests_digest=manifests_digest(desired),
     )
-    # Every model the plan changes is read again: its drafts prove the plan current, and
-    # planning those models again from the same inputs proves each change derived.
-    changed = frozenset(change.key for change in saved.plan.changes if change.is_change)
-    drafts = drafts_to_read(desired, doc.models, changed) if saved.plan.refreshed else {}
+    known = {model.key: model.draft_id or "" for model in desired}
+    known.update({key: record.draft_id for key, record in doc.models.items()})
+    saved.raise_if_foreign(known)
+    # The plan's scope is read again: its drafts prove the plan current, and planning the
+    # scope again from the same inputs proves each change derived and none left out.
+    scope = frozenset(saved.plan.targets) if saved.plan.targets is not None else None
+    drafts = drafts_to_read(desired, doc.models, scope) if saved.plan.refreshed else {}
     with settings.progress("Checking", len(drafts), lines=False) as progress:
         live = await read_drafts(
             client, drafts, parallelism=settings.parallelism, progress=progress
@@ -250,7 +253,7 @@ async def _prove_saved(
         live,
         # Plans saved before ``prune`` was recorded say it by their deactivations.
         prune=saved.plan.prune or any(c.action == "deactivate" for c in saved.plan.changes),
-        targets=changed,
+        targets=scope,
         refreshed=saved.plan.refreshed,
     )
     saved.raise_if_not_derived(recomputed)

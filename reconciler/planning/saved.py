@@ -102,15 +102,59 @@ class SavedPlan(Frozen):
             remedy = "plan_with_refresh" if affected and not self.plan.refreshed else None
             raise StalePlanError(tuple(reasons), remedy=remedy)
 
+    def raise_if_foreign(self, drafts: Mapping[str, str]) -> None:
+        """Refuse a change whose model or draft the state and manifests do not give.
+
+        ``drafts`` maps every model the manifests or the state know to its draft id (""
+        for a model with none yet). Checked before any draft is read, so an edited key
+        or draft id is named as an edit, not mistaken for a live change.
+        """
+        mismatches: list[PlanMismatch] = []
+        for change in self.plan.changes:
+            if not change.is_change:
+                continue
+            if change.key not in drafts:
+                mismatches.append(
+                    PlanMismatch(change.key, "key", repr(change.key), "no manifest or state has it")
+                )
+            elif change.action != "create" and change.draft_id != (drafts[change.key] or None):
+                expected = drafts[change.key] or None
+                mismatches.append(
+                    PlanMismatch(
+                        change.key,
+                        "draft_id",
+                        repr(change.draft_id),
+                        f"the state and manifests give {expected!r}",
+                    )
+                )
+        if mismatches:
+            raise PlanMismatchError(tuple(mismatches))
+
     def raise_if_not_derived(self, recomputed: Plan) -> None:
-        """Refuse a change that planning again from the same inputs does not give."""
+        """Refuse a plan whose changes differ from those planning again gives.
+
+        ``recomputed`` is planned over the saved plan's whole scope from the same
+        manifests, state and live drafts. A change the plan has must be given exactly; a
+        change the plan lacks is an omission when the plan recorded that model's draft as
+        it is now (a change dropped from the file), and drift since the plan otherwise,
+        which a plan need not include.
+        """
         again = {change.key: change for change in recomputed.changes}
+        mine = {change.key: change for change in self.plan.changes}
         mismatches: list[PlanMismatch] = []
         for change in self.plan.changes:
             if change.is_change:
                 mismatches.extend(_mismatches(change, again.get(change.key)))
+        for change in recomputed.changes:
+            kept = mine.get(change.key)
+            if not change.is_change or (kept is not None and kept.is_change):
+                continue
+            if kept is None or kept.live_fingerprint == change.live_fingerprint:
+                shown = "absent" if kept is None else repr(kept.action)
+                expected = f"the manifests give {change.action!r}"
+                mismatches.append(PlanMismatch(change.key, "action", shown, expected))
         if mismatches:
-            raise PlanMismatchError(tuple(mismatches))
+            raise PlanMismatchError(tuple(sorted(mismatches, key=lambda m: (m.key, m.field))))
 
     def to_json(self) -> str:
         """The plan file's text."""

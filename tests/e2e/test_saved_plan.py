@@ -105,3 +105,41 @@ def test_an_unedited_saved_plan_with_update_and_prune_applies(workspace, tmp_pat
     assert workspace.read(llama_draft).active is False
     assert "llama-3" not in workspace.state()["models"]
     assert workspace.cli(["plan", "--detailed-exitcode"]).exit_code == 0
+
+
+def test_a_change_deleted_from_a_saved_plan_is_refused_not_applied_as_no_changes(
+    workspace, tmp_path
+):
+    workspace.write_models(GPT, LLAMA)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini (new)"}}, LLAMA)
+    plan_file = tmp_path / "plan.json"
+    data = _save(workspace, plan_file, "--target", "gpt-4o-mini")
+    data["plan"]["changes"] = []
+    _edit(plan_file, data)
+
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+
+    assert result.exit_code == 1
+    assert "No changes" not in result.stdout
+    assert "model gpt-4o-mini: action is absent in the plan, the manifests give 'update'" in (
+        result.stderr
+    )
+
+
+def test_a_key_edited_in_a_saved_plan_is_named_as_an_edit_not_as_a_live_change(workspace, tmp_path):
+    workspace.write_models(GPT, LLAMA)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    workspace.write_models({**GPT, "spec": {**GPT["spec"], "name": "GPT-4o mini (new)"}}, LLAMA)
+    plan_file = tmp_path / "plan.json"
+    data = _save(workspace, plan_file)
+    _change(data, "gpt-4o-mini")["key"] = "llama-3"
+    data["plan"]["changes"] = [c for c in data["plan"]["changes"] if c["action"] != "noop"]
+    _edit(plan_file, data)
+
+    result = workspace.cli(["apply", "--plan", str(plan_file)])
+
+    assert result.exit_code == 1
+    assert "does not follow from the manifests" in result.stderr
+    assert "model llama-3: draft_id" in result.stderr
+    assert "live drafts changed" not in result.stderr
