@@ -131,6 +131,8 @@ class PlanSummary:
     # Creates of models the state records whose draft the catalog no longer has.
     recreate: int = 0
     conflicts: int = 0
+    # Models in the state and active in the catalog whose manifest is gone.
+    without_manifest: int = 0
 
     @property
     def has_changes(self) -> bool:
@@ -139,6 +141,10 @@ class PlanSummary:
 
     def line(self) -> str:
         """The one-line summary; adoptions are named only when there are some."""
+        if not self.has_changes and self.without_manifest:
+            n = self.without_manifest
+            models = "1 model is" if n == 1 else f"{n} models are"
+            return f"No changes to apply, but {models} active in the catalog without a manifest."
         if not self.has_changes:
             return "No changes. The catalog matches the manifests."
         adopt = f"{self.adopt} to adopt, " if self.adopt else ""
@@ -216,6 +222,7 @@ class Plan(Frozen):
             **{action: counts[action] for action in ACTIONS},
             recreate=recreate,
             conflicts=len(self.conflicts),
+            without_manifest=len(self.without_manifest),
         )
 
     @property

@@ -130,6 +130,9 @@ def test_drift_reports_a_model_whose_manifest_is_gone_but_is_still_active(worksp
     assert text.exit_code == 2, text.output
     assert "In the state and active in the catalog, but no manifest:" in text.stdout
     assert "claude-3-5-haiku" in text.stdout
+    # Not "No changes. The catalog matches the manifests.", which would contradict exit 2.
+    assert "No changes. The catalog matches" not in text.stdout
+    assert "1 model is active in the catalog without a manifest" in text.stdout
     document = workspace.cli(["drift", "--format", "json"])
     assert document.exit_code == 2
     (entry,) = json.loads(document.stdout)["without_manifest"]
@@ -139,6 +142,7 @@ def test_drift_reports_a_model_whose_manifest_is_gone_but_is_still_active(worksp
     assert markdown.exit_code == 2
     assert "### In the state and active in the catalog, but no manifest" in markdown.stdout
     assert "`claude-3-5-haiku`" in markdown.stdout
+    assert "No changes. The catalog matches" not in markdown.stdout
 
 
 def test_drift_is_clean_once_the_model_without_manifest_is_pruned(workspace):
