@@ -26,6 +26,7 @@ def test_the_document_is_versioned_and_summarized():
     assert list(doc) == [
         "format_version",
         "refreshed",
+        "not_refreshed",
         "targets",
         "summary",
         "changes",
@@ -114,6 +115,7 @@ def test_an_empty_plan_is_a_valid_document():
     assert json.loads(render_json(Plan(refreshed=False, targets=()))) == {
         "format_version": 1,
         "refreshed": False,
+        "not_refreshed": 0,
         "targets": [],
         "summary": {
             "adopt": 0,

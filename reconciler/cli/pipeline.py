@@ -142,13 +142,13 @@ async def make_plan(
             f"an interrupted apply left proposals for {keys}; the next apply settles them first",
         )
     live = {}
-    skipped = 0
+    skipped: frozenset[str] = frozenset()
     if request.refresh:
         assert client is not None, "a refresh needs a catalog client"
         drafts = drafts_to_read(desired, doc.models, request.targets)
         if request.refresh == "changed":
             wanted = _changed_keys(desired, doc, request)
-            skipped = len(drafts) - len(wanted & drafts.keys())
+            skipped = frozenset(drafts.keys() - wanted)
             drafts = {key: draft for key, draft in drafts.items() if key in wanted}
         if not drafts:
             # Reads prove the catalog answers and takes the token; with none, ask once.
@@ -166,11 +166,12 @@ async def make_plan(
         prune=request.prune,
         targets=request.targets,
         refreshed=bool(request.refresh),
+        unread=skipped,
     )
     if skipped:
         # Warnings are part of the plan: every renderer shows them.
         note = (
-            f"--refresh=changed: {skipped} managed model(s) the manifests do not change were "
+            f"--refresh=changed: {len(skipped)} managed model(s) the manifests do not change were "
             "not read; changes made to them outside reconciler are not in this plan "
             "(`reconciler drift` finds them)"
         )

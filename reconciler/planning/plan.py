@@ -189,6 +189,8 @@ class Plan(Frozen):
     # Models in the state when the plan was made: the base of the safety shares.
     managed_models: int = 0
     refreshed: bool = True
+    # Managed models a partial refresh (``--refresh=changed``) left unread.
+    not_refreshed: int = 0
     targets: tuple[str, ...] | None = None
     # Whether models without a manifest were planned for deactivation (``--prune``).
     prune: bool = False

@@ -66,8 +66,14 @@ def build_plan(
     prune: bool = False,
     targets: frozenset[str] | None = None,
     refreshed: bool = True,
+    unread: frozenset[str] = frozenset(),
 ) -> Plan:
-    """Plan every model in scope; ``live`` maps key -> live draft (None: 404, absent: not read)."""
+    """Plan every model in scope; ``live`` maps key -> live draft (None: 404, absent: not read).
+
+    ``unread`` names the models a partial refresh chose not to read: they are planned from
+    their last applied state like any unread draft, without a warning each (the plan
+    counts them in ``not_refreshed`` instead).
+    """
     by_key: dict[str, DesiredModel] = {}
     for model in desired:
         if model.key in by_key:
@@ -115,7 +121,9 @@ def build_plan(
                 )
             )
             continue
-        change, drift_entry = _plan_model(model, record, reads, refreshed=refreshed)
+        change, drift_entry = _plan_model(
+            model, record, reads, refreshed=refreshed and key not in unread
+        )
         changes.append(change)
         if drift_entry:
             drifts.append(drift_entry)
@@ -144,6 +152,7 @@ def build_plan(
         warnings=tuple(warnings),
         managed_models=len(records),
         refreshed=refreshed,
+        not_refreshed=len(unread),
         targets=tuple(sorted(targets)) if targets is not None else None,
         prune=prune,
         unmanaged=() if prune else tuple(unmanaged),

@@ -18,6 +18,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     document: dict[str, Any] = {
         "format_version": plan.format_version,
         "refreshed": plan.refreshed,
+        "not_refreshed": plan.not_refreshed,
         "targets": list(plan.targets) if plan.targets is not None else None,
         "summary": {
             "adopt": summary.adopt,

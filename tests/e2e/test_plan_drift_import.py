@@ -270,6 +270,10 @@ def test_refresh_changed_reads_only_the_models_the_manifests_change(workspace):
     (note,) = [w for w in document["warnings"] if "--refresh=changed" in w]
     assert "1 managed model(s)" in note
     assert "reconciler drift" in note
+    assert document["not_refreshed"] == 1
+    # One note for the plan, not one warning per model that was not read.
+    claude = next(c for c in document["changes"] if c["key"] == "claude-3-5-haiku")
+    assert claude["warnings"] == []
     full = json.loads(workspace.cli(["plan", "--format", "json"]).stdout)
     assert [entry["key"] for entry in full["drift"]] == ["claude-3-5-haiku"]
     applied = workspace.cli(["apply", "--auto-approve", "--refresh=changed"])
