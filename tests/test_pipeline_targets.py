@@ -1,4 +1,4 @@
-"""--target and --exclude: keys, shell patterns, folders; a pattern matching nothing is an error."""
+"""--target and --exclude: keys, shell patterns, folders, files; a pattern matching nothing is an error."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ def test_a_folder_chooses_the_models_written_under_it(tmp_path):
     models, doc = _models(tmp_path)
     folder = f"{tmp_path}/manifests/openai/"
     assert check_targets((folder,), models, doc) == {"gpt-4o", "gpt-4o-mini"}
+
+
+def test_a_manifest_file_chooses_the_models_it_describes(tmp_path):
+    models, doc = _models(tmp_path)
+    file = tmp_path / "manifests" / "openai" / "gpt-4o-mini.yaml"
+    assert check_targets((str(file),), models, doc) == {"gpt-4o-mini"}
+    assert check_targets((), models, doc, (str(file),)) == {"gpt-4o", "claude", "retired"}
 
 
 def test_exclude_is_the_inverse_of_target_and_combines_with_it(tmp_path):

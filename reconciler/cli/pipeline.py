@@ -32,20 +32,23 @@ def load_desired(paths: Sequence[Path]) -> list[DesiredModel]:
 
 
 def target_options(func: F) -> F:
-    """``--target`` and ``--exclude``: the models a command looks at, by key, pattern or folder."""
+    """``--target`` and ``--exclude``: the models a command looks at, by key, pattern, folder
+    or manifest file."""
     exclude = click.option(
         "--exclude",
         "excludes",
         multiple=True,
         metavar="KEY",
-        help="Leave this model out: a key, a shell pattern or a folder (repeatable).",
+        help="Leave this model out: a key, a shell pattern, a folder or a manifest file "
+        "(repeatable).",
     )
     target = click.option(
         "--target",
         "targets",
         multiple=True,
         metavar="KEY",
-        help="Only this model: a key, a shell pattern ('gpt-4o*') or a folder (repeatable).",
+        help="Only this model: a key, a shell pattern ('gpt-4o*'), a folder or a manifest file "
+        "(repeatable).",
     )
     return target(exclude(func))
 
@@ -81,6 +84,14 @@ def _matching(
                 model.key
                 for model in desired
                 if model.source is not None and folder in Path(model.source.file).resolve().parents
+            }
+        elif Path(pattern).is_file():
+            # A manifest file chooses the models it describes.
+            file = Path(pattern).resolve()
+            keys = {
+                model.key
+                for model in desired
+                if model.source is not None and Path(model.source.file).resolve() == file
             }
         else:
             keys = {key for key in known if fnmatch.fnmatchcase(key, pattern)}
