@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -58,16 +58,18 @@ def check_targets(
     desired: Sequence[DesiredModel],
     doc: StateDocument,
     excludes: Sequence[str] = (),
+    *,
+    also: Iterable[str] = (),
 ) -> frozenset[str] | None:
     """The models chosen by ``--target`` and ``--exclude`` (None: every model).
 
     Each is a model key, a shell-style pattern over keys (``gpt-4o*``) or a folder of
     manifests (``manifests/openai/``); one that matches no model is an error, not an
-    empty plan.
+    empty plan. ``also`` names further models a command knows of (a saved plan's).
     """
     if not targets and not excludes:
         return None
-    known = {model.key for model in desired} | set(doc.models)
+    known = {model.key for model in desired} | set(doc.models) | set(also)
     chosen = _matching("--target", targets, desired, known) if targets else known
     return frozenset(chosen - _matching("--exclude", excludes, desired, known))
 

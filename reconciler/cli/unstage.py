@@ -12,14 +12,15 @@ from reconciler.apply.stage import withdraw
 from reconciler.apply.state import StateStore
 from reconciler.catalog.refresh import read_drafts
 from reconciler.cli.common import Settings, catalog_options, emit, run
+from reconciler.cli.pipeline import DEFAULT_MANIFESTS, check_targets, load_desired, target_options
 from reconciler.cli.plan import read_saved_plan
-from reconciler.errors import StalePlanError, UsageError
-from reconciler.planning.saved import endpoint_label
+from reconciler.errors import UsageError
 
 
 @click.command()
 @click.argument("plan_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @catalog_options
+@target_options
 @click.option(
     "--stale",
     is_flag=True,
@@ -27,18 +28,20 @@ from reconciler.planning.saved import endpoint_label
     "drafts that can no longer be accepted.",
 )
 @run
-async def unstage(plan_file: Path | None, settings: Settings, stale: bool) -> None:
+async def unstage(
+    plan_file: Path | None,
+    settings: Settings,
+    stale: bool,
+    targets: tuple[str, ...],
+    excludes: tuple[str, ...],
+) -> None:
     """Reject the still-pending proposals PLAN_FILE staged (`plan --stage --out`); idempotent."""
     if (plan_file is None) == (not stale):
         raise UsageError("unstage takes a plan file made with `plan --stage --out`, or --stale")
     async with settings.open_client() as client:
         if plan_file is not None:
             saved = read_saved_plan(plan_file)
-            if saved.endpoint != endpoint_label(settings.endpoint):
-                raise StalePlanError(
-                    f"the plan was staged in the catalog {saved.endpoint}, but this run talks "
-                    f"to {endpoint_label(settings.endpoint)}; nothing was sent"
-                )
+            saved.raise_if_other_catalog(settings.catalog)
             proposals = [
                 (v.key, v.idempotency_key, v.draft_id)
                 for v in saved.plan.stage or ()
@@ -61,6 +64,15 @@ async def unstage(plan_file: Path | None, settings: Settings, stale: bool) -> No
                 for pending in draft.pending_ids
                 if is_ours(pending) and is_stale(pending, draft) and pending not in journalled
             ]
+        if targets or excludes:
+            # Folders and files resolve through the manifests, when there are any.
+            desired = load_desired(()) if DEFAULT_MANIFESTS.is_dir() else []
+            doc = StateStore(settings.state_path).load()
+            chosen = check_targets(
+                targets, desired, doc, excludes, also=(key for key, _, _ in proposals)
+            )
+            if chosen is not None:
+                proposals = [p for p in proposals if p[0] in chosen]
         with settings.progress("Unstaging", len(proposals), lines=True) as progress:
             results = await withdraw(
                 client, proposals, parallelism=settings.parallelism, progress=progress

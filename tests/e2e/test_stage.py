@@ -241,6 +241,26 @@ def test_unstage_is_idempotent_and_leaves_accepted_proposals_alone(ws, tmp_path)
     assert_converged(ws, 2)
 
 
+def test_unstage_takes_target_and_exclude_and_refuses_another_catalogs_plan(ws, tmp_path):
+    ws.write_models(GPT, CLAUDE)
+    plan_file = tmp_path / "staged.json"
+    assert ws.cli(["plan", "--stage", "--out", str(plan_file)]).exit_code == 0
+    other = ws.cli(["unstage", str(plan_file), "--endpoint", "http://127.0.0.1:9"])
+    assert other.exit_code == 1
+    assert "made against the catalog" in other.stderr
+    assert len(ws.catalog.pending()) == 2
+    one = ws.cli(["unstage", str(plan_file), "--exclude", GPT["key"]])
+    assert one.exit_code == 0, one.output
+    assert "Unstaged: 1 rejected" in one.stdout
+    assert len(ws.catalog.pending()) == 1
+    rest = ws.cli(["unstage", str(plan_file), "--target", "gpt-*"])
+    assert rest.exit_code == 0, rest.output
+    assert ws.catalog.pending() == []
+    nothing = ws.cli(["unstage", str(plan_file), "--target", "nope*"])
+    assert nothing.exit_code == 1
+    assert "--target nope*: matches no model" in nothing.stderr
+
+
 def test_drift_reports_pending_proposals_and_unstage_stale_rejects_ours(ws):
     ws.write_models(GPT)
     assert ws.cli(["apply", "--auto-approve"]).exit_code == 0
