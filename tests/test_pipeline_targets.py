@@ -1,4 +1,4 @@
-"""--target and --exclude: keys, shell patterns, folders, files; a pattern matching nothing is an error."""
+"""--target and --exclude: keys, patterns, folders, files; a pattern matching nothing fails."""
 
 from __future__ import annotations
 
