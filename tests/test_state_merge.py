@@ -229,3 +229,23 @@ def test_the_merge_command_refuses_two_renames_of_one_model_and_changes_nothing(
     assert "Traceback" not in result.output
     assert state.read_bytes() == before
 
+
+def test_merging_a_state_into_itself_changes_nothing_and_keeps_the_serial(tmp_path):
+    state = write(tmp_path / "reconciler.state.json", doc(4, a=record("d-a")))
+    before = state.read_bytes()
+    result = invoke(str(state), "--state", str(state))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to merge" in result.stderr
+    assert state.read_bytes() == before
+
+
+def test_a_merge_that_adds_nothing_to_the_state_leaves_it_as_it_is(tmp_path):
+    # The other copy is an older one: everything it has, the state has too.
+    state = write(tmp_path / "reconciler.state.json", doc(6, a=record("d-a"), b=record("d-b")))
+    other = write(tmp_path / "old.json", doc(5, a=record("d-a"), b=record("d-b")))
+    base = write(tmp_path / "base.json", doc(5, a=record("d-a"), b=record("d-b")))
+    before = state.read_bytes()
+    result = invoke(str(other), "--base", str(base), "--state", str(state))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to merge" in result.stderr
+    assert state.read_bytes() == before

@@ -200,9 +200,40 @@ class StateStore:
         self._logged = doc
 
     def compact(self) -> None:
-        """Fold the log into the state file and remove it (nothing to do if none was written)."""
-        if self._logged is not None:
+        """Fold the log into the state file and remove it (nothing to do if none was written).
+
+        When the logged changes cancel out (a refused all-or-nothing apply journals its
+        proposals, then forgets them) the file is left byte for byte, serial included: the
+        serial feeds the idempotency keys, so a plan staged on it must still match.
+        """
+        if self._logged is None:
+            return
+        if self._same_as_file(self._logged):
+            self._logged = None
+            self._drop_log()
+        else:
             self.save(self._logged)
+
+    def _same_as_file(self, doc: StateDocument) -> bool:
+        """Whether ``doc`` holds what the state file holds, apart from the serial."""
+        try:
+            on_disk = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(on_disk, dict):
+            return False
+        ours = doc.model_dump(mode="json")
+        on_disk.pop("serial", None)
+        ours.pop("serial", None)
+        return on_disk == ours
+
+    def _drop_log(self) -> None:
+        """Remove the log: the file on disk holds everything it said."""
+        if self._wal_base is not None or self.wal_path.exists():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.wal_path)
+            self._wal_base = None
+            self._fsync_dir()
 
     def _open_log(self, doc: StateDocument) -> None:
         """Start the log on the first change: it extends the state file as it is on disk."""
@@ -274,11 +305,7 @@ class StateStore:
         self.write(self.render(doc))
         self._file_serial, self._file_catalog = doc.serial, doc.catalog
         self._logged = None
-        if self._wal_base is not None or self.wal_path.exists():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.wal_path)
-            self._wal_base = None
-            self._fsync_dir()
+        self._drop_log()
 
     @staticmethod
     def render(doc: StateDocument) -> str:

@@ -191,6 +191,15 @@ def merge(other: Path, base_path: Path | None, state_path: Path, lock_timeout: f
     with store.lock(lock_timeout, operation="state merge"):
         ours = _existing_state(state_path)
         merged = merge_states(ours, theirs, base, names=(str(state_path), str(other)))
+        if merged.model_copy(update={"serial": ours.serial}) == ours:
+            # The state has everything already (the other is itself, or an older copy): a
+            # new serial would change the idempotency keys of plans staged on this one.
+            click.echo(
+                f"Nothing to merge: {state_path} already holds everything in {other}; "
+                f"it is unchanged (serial {ours.serial}).",
+                err=True,
+            )
+            return
         # render() advances the serial once more; hand it one less so that the file
         # carries exactly the merged serial.
         store.write(StateStore.render(merged.model_copy(update={"serial": merged.serial - 1})))
