@@ -250,3 +250,51 @@ def test_releasing_the_lock_compacts_even_when_the_command_failed(tmp_path):
         failing_command()
     assert not store.wal_path.exists()
     assert "b" in json.loads(store.path.read_text())["models"]
+
+
+def test_a_log_whose_changes_cancel_out_compacts_to_nothing_and_keeps_the_file(tmp_path):
+    # An all-or-nothing apply that is refused journals its proposals, then forgets them:
+    # the state is as it was, and its serial (which feeds the idempotency keys) too.
+    store, doc = _saved_with(tmp_path, 2)
+    before = store.path.read_bytes()
+    doc.journal["m-0000"] = _entry("m-0000")
+    doc.accepting_batch = None
+    store.log(doc, ["m-0000"], batch=True)
+    del doc.journal["m-0000"]
+    store.log(doc, ["m-0000"])
+    store.compact()
+    assert store.path.read_bytes() == before
+    assert not store.wal_path.exists()
+    assert StateStore(store.path).load().serial == doc.serial
+
+
+def test_a_log_that_changed_something_is_still_written_with_the_serial_advanced(tmp_path):
+    store, doc = _saved_with(tmp_path, 2)
+    serial = doc.serial
+    doc.journal["m-0000"] = _entry("m-0000")
+    store.log(doc, ["m-0000"])
+    del doc.journal["m-0000"]
+    doc.models["m-0001"] = ModelRecord(draft_id="d1", last_applied={"name": "changed"})
+    store.log(doc, ["m-0000", "m-0001"])
+    store.compact()
+    assert not store.wal_path.exists()
+    loaded = StateStore(store.path).load()
+    assert loaded.serial == serial + 1
+    assert loaded.models["m-0001"].last_applied == {"name": "changed"}
+
+
+def test_an_unchanged_document_in_a_hand_formatted_file_is_not_rewritten(tmp_path):
+    # Content decides, not formatting: keys out of order and no indentation are the same state.
+    store, doc = _saved_with(tmp_path, 2)
+    raw = json.loads(store.path.read_text())
+    raw["models"] = dict(reversed(raw["models"].items()))
+    store.path.write_text(json.dumps(raw))
+    before = store.path.read_bytes()
+    doc = store.load()
+    doc.journal["m-0000"] = _entry("m-0000")
+    store.log(doc, ["m-0000"])
+    del doc.journal["m-0000"]
+    store.log(doc, ["m-0000"])
+    store.compact()
+    assert store.path.read_bytes() == before
+    assert not store.wal_path.exists()

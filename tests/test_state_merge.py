@@ -13,6 +13,7 @@ from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, Sta
 from reconciler.apply.state_merge import merge_states
 from reconciler.cli import main
 from reconciler.errors import StateError
+from reconciler.render.remedies import describe
 
 LINEAGE = "5d1c6a8e-0000-4000-8000-000000000001"
 
@@ -203,3 +204,48 @@ def test_merge_reports_an_unreadable_state_with_its_file(tmp_path):
     assert result.exit_code == 1
     assert f"{broken}:1:" in result.stderr
     assert "not valid JSON" in result.stderr
+
+
+def test_a_merge_that_would_put_one_draft_under_two_keys_is_refused():
+    # Both copies renamed model m0005 (draft d-5), one to x and the other to y.
+    base = doc(3, m0005=record("d-5"), a=record("d-a"))
+    ours = doc(4, x=record("d-5"), a=record("d-a"))
+    theirs = doc(4, y=record("d-5"), a=record("d-a"))
+    with pytest.raises(StateError) as caught:
+        merge_states(ours, theirs, base, names=("E.json", "F.json"))
+    message = describe(caught.value)
+    assert "draft d-5 would be held by two models: x (from E.json) and y (from F.json)" in message
+    assert "`reconciler state rm" in message
+
+
+def test_the_merge_command_refuses_two_renames_of_one_model_and_changes_nothing(tmp_path):
+    state = write(tmp_path / "E.json", doc(4, x=record("d-5"), a=record("d-a")))
+    other = write(tmp_path / "F.json", doc(4, y=record("d-5"), a=record("d-a")))
+    base = write(tmp_path / "base.json", doc(3, m0005=record("d-5"), a=record("d-a")))
+    before = state.read_bytes()
+    result = invoke(str(other), "--base", str(base), "--state", str(state))
+    assert result.exit_code == 1, result.output
+    assert "draft d-5 would be held by two models" in result.stderr
+    assert "Traceback" not in result.output
+    assert state.read_bytes() == before
+
+
+def test_merging_a_state_into_itself_changes_nothing_and_keeps_the_serial(tmp_path):
+    state = write(tmp_path / "reconciler.state.json", doc(4, a=record("d-a")))
+    before = state.read_bytes()
+    result = invoke(str(state), "--state", str(state))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to merge" in result.stderr
+    assert state.read_bytes() == before
+
+
+def test_a_merge_that_adds_nothing_to_the_state_leaves_it_as_it_is(tmp_path):
+    # The other copy is an older one: everything it has, the state has too.
+    state = write(tmp_path / "reconciler.state.json", doc(6, a=record("d-a"), b=record("d-b")))
+    other = write(tmp_path / "old.json", doc(5, a=record("d-a"), b=record("d-b")))
+    base = write(tmp_path / "base.json", doc(5, a=record("d-a"), b=record("d-b")))
+    before = state.read_bytes()
+    result = invoke(str(other), "--base", str(base), "--state", str(state))
+    assert result.exit_code == 0, result.output
+    assert "Nothing to merge" in result.stderr
+    assert state.read_bytes() == before

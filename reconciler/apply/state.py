@@ -27,9 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
+from reconciler.apply.state_checks import document_problem, shared_draft
 from reconciler.errors import LockError, StateError
 
 STATE_FORMAT_VERSION = 1
@@ -110,8 +110,11 @@ class StateStore:
         """The lineage a saved plan records: empty while no state file exists yet."""
         return doc.lineage if self.path.exists() else ""
 
-    def load(self) -> StateDocument:
-        """The state on disk, or a new empty one (fresh lineage) if there is none yet."""
+    def load(self, *, repairing: bool = False) -> StateDocument:
+        """The state on disk, or a new empty one (fresh lineage) if there is none yet.
+
+        ``repairing`` lets through a draft held by two models, for the command that fixes it.
+        """
         self._file_serial = self._file_catalog = self._wal_base = self._logged = None
         try:
             text = self.path.read_text(encoding="utf-8")
@@ -143,9 +146,19 @@ class StateStore:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
             raise StateError(f"{self.path}: invalid state at {where}: {first['msg']}") from None
-        problem = _last_applied_problem(doc)
+        problem = document_problem(doc)
         if problem is not None:
             raise StateError(f"{self.path}: invalid state at {problem}; restore it from git")
+        shared = None if repairing else shared_draft(doc.models)
+        if shared is not None:
+            first, second = shared.keys
+            raise StateError(
+                f"{self.path}: models {first} and {second} both hold draft {shared.draft_id}: "
+                "each apply would move the draft between them, and a prune of one would "
+                "deactivate the other's",
+                remedy="forget_one_key",
+                remedy_args={"first": first, "second": second},
+            )
         self._file_serial, self._file_catalog = doc.serial, doc.catalog
         self._replay(doc)
         return doc
@@ -187,9 +200,40 @@ class StateStore:
         self._logged = doc
 
     def compact(self) -> None:
-        """Fold the log into the state file and remove it (nothing to do if none was written)."""
-        if self._logged is not None:
+        """Fold the log into the state file and remove it (nothing to do if none was written).
+
+        When the logged changes cancel out (a refused all-or-nothing apply journals its
+        proposals, then forgets them) the file is left byte for byte, serial included: the
+        serial feeds the idempotency keys, so a plan staged on it must still match.
+        """
+        if self._logged is None:
+            return
+        if self._same_as_file(self._logged):
+            self._logged = None
+            self._drop_log()
+        else:
             self.save(self._logged)
+
+    def _same_as_file(self, doc: StateDocument) -> bool:
+        """Whether ``doc`` holds what the state file holds, apart from the serial."""
+        try:
+            on_disk = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(on_disk, dict):
+            return False
+        ours = doc.model_dump(mode="json")
+        on_disk.pop("serial", None)
+        ours.pop("serial", None)
+        return on_disk == ours
+
+    def _drop_log(self) -> None:
+        """Remove the log: the file on disk holds everything it said."""
+        if self._wal_base is not None or self.wal_path.exists():
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.wal_path)
+            self._wal_base = None
+            self._fsync_dir()
 
     def _open_log(self, doc: StateDocument) -> None:
         """Start the log on the first change: it extends the state file as it is on disk."""
@@ -261,11 +305,7 @@ class StateStore:
         self.write(self.render(doc))
         self._file_serial, self._file_catalog = doc.serial, doc.catalog
         self._logged = None
-        if self._wal_base is not None or self.wal_path.exists():
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.wal_path)
-            self._wal_base = None
-            self._fsync_dir()
+        self._drop_log()
 
     @staticmethod
     def render(doc: StateDocument) -> str:
@@ -496,31 +536,6 @@ class _LockGuard:
             return
         _stamp(fd, self._info)
         self._held.append(fd)
-
-
-# What each model field of ``last_applied`` may hold: its wire type (a hand edit that breaks
-# one would otherwise surface later as an internal error deep in the planner).
-_FIELD_TYPES: dict[str, TypeAdapter[Any]] = {
-    name: TypeAdapter(PatchModelDraftApiRequest.model_fields[name].annotation)
-    for name in MODEL_FIELDS
-}
-
-
-def _last_applied_problem(doc: StateDocument) -> str | None:
-    """``models.KEY.last_applied.FIELD...: message`` for the first malformed value, if any."""
-    for key, record in doc.models.items():
-        for name, value in record.last_applied.items():
-            where = f"models.{key}.last_applied.{name}"
-            adapter = _FIELD_TYPES.get(name)
-            if adapter is None:
-                return f"{where}: not a model field"
-            try:
-                adapter.validate_python(value, strict=True)
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-                return f"{where}{inner}: {first['msg']}"
-    return None
 
 
 def _dumped(value: BaseModel | None) -> dict[str, Any] | None:

@@ -21,7 +21,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel
 
-from reconciler.apply.state import StateDocument
+from reconciler.apply.state import ModelRecord, StateDocument
+from reconciler.apply.state_checks import shared_draft
 from reconciler.errors import StateError
 
 _Entry = TypeVar("_Entry", bound=BaseModel)
@@ -68,6 +69,7 @@ def merge_states(
             "the two states changed the same models differently, so neither can be "
             "chosen for you:\n" + "\n".join(f"  {line}" for line in conflicts)
         )
+    _refuse_shared_draft(models, ours, theirs, names)
     return StateDocument(
         format_version=ours.format_version,
         lineage=ours.lineage,
@@ -76,6 +78,33 @@ def merge_states(
         models=dict(sorted(models.items())),
         journal=dict(sorted(journal.items())),
         accepting_batch=_merge_batch(ours.accepting_batch, theirs.accepting_batch),
+    )
+
+
+def _refuse_shared_draft(
+    models: Mapping[str, ModelRecord],
+    ours: StateDocument,
+    theirs: StateDocument,
+    names: tuple[str, str],
+) -> None:
+    # Each side renamed (or imported) one draft under another key: the merge is clean model
+    # by model, yet the result would move the draft between the two keys on every apply.
+    shared = shared_draft(models)
+    if shared is None:
+        return
+
+    def origin(key: str) -> str:
+        sides = [
+            name for name, side in zip(names, (ours, theirs), strict=True) if key in side.models
+        ]
+        return " and ".join(sides)
+
+    first, second = shared.keys
+    raise StateError(
+        f"draft {shared.draft_id} would be held by two models: {first} (from {origin(first)}) "
+        f"and {second} (from {origin(second)}); the copies named one model differently, and "
+        "nothing was merged",
+        remedy="forget_key_in_copy",
     )
 
 

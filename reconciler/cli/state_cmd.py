@@ -117,7 +117,8 @@ def list_(state_path: Path) -> None:
         # Not an error (no apply has run yet), but a mistyped --state should not look empty.
         click.echo(f"No state file {state_path} yet: no model is managed.", err=True)
         return
-    doc = StateStore(state_path).load()
+    # Lists a draft held by two models too: a person needs to see them to remove one.
+    doc = StateStore(state_path).load(repairing=True)
     for key, record in sorted(doc.models.items()):
         emit(f"{key}\t{record.draft_id}")
     for key in sorted(doc.journal):
@@ -149,7 +150,8 @@ def rm(keys: tuple[str, ...], state_path: Path, lock_timeout: float) -> None:
         click.echo(lock_wait_words(message), err=True)
 
     with store.lock(lock_timeout, operation="state rm", notify=notify):
-        doc = store.load()
+        # Removing one of two models that hold one draft is how such a state is repaired.
+        doc = store.load(repairing=True)
         missing = sorted(set(keys) - set(doc.models))
         if missing:
             raise UsageError(f"not in the state {state_path}: {', '.join(missing)}")
@@ -189,6 +191,15 @@ def merge(other: Path, base_path: Path | None, state_path: Path, lock_timeout: f
     with store.lock(lock_timeout, operation="state merge"):
         ours = _existing_state(state_path)
         merged = merge_states(ours, theirs, base, names=(str(state_path), str(other)))
+        if merged.model_copy(update={"serial": ours.serial}) == ours:
+            # The state has everything already (the other is itself, or an older copy): a
+            # new serial would change the idempotency keys of plans staged on this one.
+            click.echo(
+                f"Nothing to merge: {state_path} already holds everything in {other}; "
+                f"it is unchanged (serial {ours.serial}).",
+                err=True,
+            )
+            return
         # render() advances the serial once more; hand it one less so that the file
         # carries exactly the merged serial.
         store.write(StateStore.render(merged.model_copy(update={"serial": merged.serial - 1})))

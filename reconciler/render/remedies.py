@@ -36,6 +36,14 @@ REMEDIES: dict[str, str] = {
         "as {key}"
     ),
     "prune": "; run with --prune to deactivate it",
+    "forget_key_in_copy": (
+        ". Keep the key the manifests use: forget the other in the copy that has it with "
+        "`reconciler state rm KEY --state FILE`, then merge again"
+    ),
+    "forget_one_key": (
+        ". Keep the key the manifests use for that draft and forget the other: "
+        "`reconciler state rm {first}` or `reconciler state rm {second}`"
+    ),
 }
 
 

@@ -192,6 +192,23 @@ def test_all_or_nothing_apply_with_one_refusal_among_fifty_lands_nothing(ws):
     assert after["accepting_batch"] is None
 
 
+def test_a_refused_all_or_nothing_apply_leaves_the_state_file_byte_for_byte(ws, tmp_path):
+    # The serial feeds the idempotency keys: had the refused run bumped it, the keys of a
+    # pull request's `plan --stage` would no longer be the ones apply sends.
+    ws.write_models(*_small_models(5))
+    assert ws.cli(["apply", "--auto-approve"]).exit_code == 0
+    changed = _renamed(_small_models(5), " v2")
+    changed[2] = {"key": "model-02", "spec": {"name": "Broken", "provider": "NoSuchProvider"}}
+    ws.write_models(*changed)
+    before = ws.state_path.read_bytes()
+    result = ws.cli(["apply", "--auto-approve", "--force"])
+    assert result.exit_code == 1, result.output
+    assert "Nothing applied" in result.stdout
+    assert ws.state_path.read_bytes() == before
+    assert not ws.state_path.with_name(ws.state_path.name + ".wal").exists()
+    assert ws.catalog.pending() == []
+
+
 def test_partial_apply_lands_every_change_but_the_refused_one(ws):
     ws.write_models(*_fifty_with_one_refused())
     result = ws.cli(["apply", "--auto-approve", "--partial"])

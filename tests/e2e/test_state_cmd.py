@@ -58,3 +58,28 @@ def test_rm_refuses_a_model_whose_proposal_is_still_journalled(workspace):
     assert result.exit_code == 1
     assert "run `reconciler apply` to settle it first" in result.stderr
     assert GPT["key"] in workspace.state()["models"]
+
+
+def test_a_hand_edited_state_with_two_keys_on_one_draft_is_refused_until_one_is_removed(
+    workspace,
+):
+    # Left alone, every apply would move the draft back and forth between the two models.
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    raw = workspace.state()
+    draft_id = raw["models"][GPT["key"]]["draft_id"]
+    raw["models"]["gpt-copy"] = raw["models"][GPT["key"]]
+    workspace.state_path.write_text(json.dumps(raw, indent=2))
+    workspace.write_models(GPT, {**GPT, "key": "gpt-copy", "spec": {**GPT["spec"], "name": "Copy"}})
+    before = workspace.state_path.read_bytes()
+    for command in (["plan"], ["apply", "--auto-approve"]):
+        result = workspace.cli(command)
+        assert result.exit_code == 1, result.output
+        assert f"models gpt-4o-mini and gpt-copy both hold draft {draft_id}" in result.stderr
+        assert "`reconciler state rm gpt-copy`" in result.stderr
+        assert "Traceback" not in result.output
+    assert workspace.state_path.read_bytes() == before
+    assert workspace.read(draft_id).name == "GPT-4o mini"
+    assert workspace.cli(["state", "rm", "gpt-copy"]).exit_code == 0
+    plan = workspace.cli(["plan"])
+    assert plan.exit_code in (0, 2), plan.output
