@@ -40,5 +40,12 @@ class ApplyResult:
         return tuple(o for o in self.outcomes if not o.ok)
 
     def count(self, action: str) -> int:
-        """How many models of ``action`` were applied successfully."""
-        return sum(1 for o in self.outcomes if o.ok and o.action == action)
+        """How many models of ``action`` were done: applied now, or settled from a killed run."""
+        # A discarded proposal changed nothing: the plan that follows redoes its change.
+        return sum(
+            1 for o in self.outcomes if o.status in ("applied", "settled") and o.action == action
+        )
+
+    def then(self, later: ApplyResult) -> ApplyResult:
+        """This result followed by ``later``'s (settled proposals, then the plan's changes)."""
+        return ApplyResult(self.outcomes + later.outcomes, self.rolled_back or later.rolled_back)

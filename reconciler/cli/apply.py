@@ -149,10 +149,11 @@ async def apply(
                 parallelism=settings.parallelism,
                 now=now,
             )
+            settled = ApplyResult(())
             if saved is not None:
                 plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
-                await _settle(settings, applier, doc)
+                settled = await _settle(settings, applier, doc)
                 chosen = check_targets(targets, desired, doc, excludes)
                 request = PlanRequest(refresh, prune, chosen)
                 plan = await make_plan(settings, client, desired, doc, request, settings.err)
@@ -169,7 +170,8 @@ async def apply(
             # Refresh-only: adopted catalog edits become the last applied values, unsent.
             adopted = await applier.record_adopted(plan)
             result = dataclasses.replace(result, outcomes=result.outcomes + adopted)
-    _report(result, fmt, settings)
+    # A settled model is as done as an applied one: it is reported like one.
+    _report(settled.then(result), fmt, settings)
 
 
 def _read_saved(
@@ -192,15 +194,16 @@ def _read_saved(
     return saved
 
 
-async def _settle(settings: Settings, applier: Applier, doc: StateDocument) -> None:
+async def _settle(settings: Settings, applier: Applier, doc: StateDocument) -> ApplyResult:
     if not doc.journal:
-        return
+        return ApplyResult(())
     err = settings.err
     err.print(f"Settling {len(doc.journal)} proposal(s) left by an interrupted apply…")
     with settings.progress("Settling", len(doc.journal), lines=True) as progress:
         settled = await applier.settle(progress)
     for outcome in settled:
         err.print(f"  {outcome.key}: {outcome.message}", markup=False, highlight=False)
+    return ApplyResult(tuple(settled))
 
 
 def _show(plan: Plan, fmt: str, settings: Settings) -> None:

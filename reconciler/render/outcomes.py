@@ -15,9 +15,11 @@ def summary_line(result: ApplyResult) -> str:
     if not result.outcomes:
         return "No changes. The catalog matches the manifests."
     if result.rolled_back:
-        refused = sum(1 for o in result.failed if o.status == "failed")
+        # Only the plan's changes: proposals settled before it are reported beside them.
+        planned = [o for o in result.outcomes if o.status in ("failed", "withdrawn")]
+        refused = sum(1 for o in planned if o.status == "failed")
         return (
-            f"Nothing applied: {refused} of {len(result.outcomes)} changes refused or not "
+            f"Nothing applied: {refused} of {len(planned)} changes refused or not "
             "staged, so every staged proposal was rejected (all or nothing)."
         )
     parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
@@ -25,6 +27,9 @@ def summary_line(result: ApplyResult) -> str:
         parts.insert(0, f"{result.count('adopt')} adopted")
     if result.count("refresh"):
         parts.append(f"{result.count('refresh')} catalog edits recorded without a write")
+    discarded = sum(1 for o in result.outcomes if o.status == "discarded")
+    if discarded:
+        parts.append(f"{discarded} interrupted proposal{'s' if discarded != 1 else ''} withdrawn")
     failed = len(result.failed)
     if failed:
         return f"Apply finished with errors: {', '.join(parts)}, {failed} failed."
@@ -61,6 +66,7 @@ def render_json(result: ApplyResult) -> str:
             **{verb: result.count(action) for action, verb in (("adopt", "adopted"), *_COUNTED)},
             "failed": len(result.failed),
             "rolled_back": result.rolled_back,
+            "withdrawn": sum(1 for o in result.outcomes if o.status == "discarded"),
         },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"

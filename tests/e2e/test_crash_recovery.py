@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -40,8 +41,11 @@ def test_apply_killed_after_each_write_converges_on_rerun(workspace, writes):
     workspace.catalog.faults.latency = 0.2
     _kill_after_writes(workspace, writes)
     workspace.catalog.faults.latency = 0.0
-    result = workspace.cli(["apply", "--auto-approve"])
+    before = workspace.state() if workspace.state_path.exists() else {"models": {}}
+    result = workspace.cli(["apply", "--auto-approve", "--format", "json"])
     assert result.exit_code == 0, result.output
+    # What the killed run left and the rerun did add up: settled models are counted too.
+    assert json.loads(result.stdout)["summary"]["created"] == len(MODELS) - len(before["models"])
     assert_converged(workspace, len(MODELS))
 
 
