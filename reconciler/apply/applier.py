@@ -16,9 +16,11 @@ import contextlib
 from collections.abc import Callable, Mapping
 
 from reconciler.apply.batch import AllOrNothing
+from reconciler.apply.breaker import Breaker
+from reconciler.apply.interrupts import Interrupt
 from reconciler.apply.keys import idempotency_key, is_ours, planned_on, proposal_entry
 from reconciler.apply.ledger import Ledger
-from reconciler.apply.outcome import ApplyResult, ModelOutcome, Status
+from reconciler.apply.outcome import ApplyResult, ModelOutcome, Status, Stop
 from reconciler.apply.proposal import Staged, TwoPhase
 from reconciler.apply.settle import Settler
 from reconciler.apply.state import JournalEntry, StateDocument, StateStore
@@ -45,6 +47,7 @@ class Applier:
         *,
         parallelism: int,
         now: Callable[[], str],
+        interrupt: Interrupt | None = None,
     ) -> None:
         self._catalog = client
         self._store = store
@@ -56,19 +59,41 @@ class Applier:
         self._two_phase = TwoPhase(client, self._ledger)
         self._settler = Settler(client, self._ledger, self._two_phase, desired)
         self._planned_on = ""
+        self._breaker = Breaker(now)
+        self.interrupt = interrupt or Interrupt()
 
-    async def settle(self, progress: Progress) -> list[ModelOutcome]:
+    def _halted(self) -> bool:
+        """Start no new model: the catalog stopped answering, or a stop was asked for."""
+        return self._breaker.open or self.interrupt.requested
+
+    def _stop(self, not_started: tuple[str, ...]) -> Stop | None:
+        """Why the run stopped early, if it did (the breaker first: it is the cause)."""
+        if self._breaker.opened_at is not None:
+            return Stop("catalog_gone", self._breaker.opened_at, tuple(sorted(not_started)))
+        if self.interrupt.requested_at is not None:
+            return Stop("interrupted", self.interrupt.requested_at, tuple(sorted(not_started)))
+        return None
+
+    async def settle(self, progress: Progress) -> ApplyResult:
         """Finish or discard every proposal an interrupted run left in the journal."""
         entries = list(self._doc.journal.values())
         results = await asyncio.gather(*(self._settle_one(e, progress) for e in entries))
         await self._ledger.close_batch()
-        return sorted(results, key=lambda o: o.key)
+        return self._result([e.model_key for e in entries], results)
 
-    async def _settle_one(self, entry: JournalEntry, progress: Progress) -> ModelOutcome:
+    async def _settle_one(self, entry: JournalEntry, progress: Progress) -> ModelOutcome | None:
         async with self._gate:
+            if self._halted():
+                return None  # stays journalled for the next run
             outcome = await self._settler.settle(entry)
         progress.advance(entry.model_key, outcome.message)
         return outcome
+
+    def _result(self, keys: list[str], results: list[ModelOutcome | None]) -> ApplyResult:
+        """The outcomes of the models started; those not started (None) go to ``stopped``."""
+        done = tuple(sorted((o for o in results if o is not None), key=lambda o: o.key))
+        not_started = tuple(k for k, o in zip(keys, results, strict=True) if o is None)
+        return ApplyResult(done, stopped=self._stop(not_started))
 
     async def apply(self, plan: Plan, progress: Progress, *, partial: bool = False) -> ApplyResult:
         """Apply every change of ``plan``: all or nothing, or each model on its own (``partial``).
@@ -82,7 +107,7 @@ class Applier:
         self._planned_on = planned_on(lineage, self._doc.serial)
         if partial:
             results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
-            return ApplyResult(tuple(sorted(results, key=lambda o: o.key)))
+            return self._result([c.key for c in changes], results)
         return await AllOrNothing(self, progress).apply(changes)
 
     async def record_adopted(self, plan: Plan) -> tuple[ModelOutcome, ...]:
@@ -92,6 +117,8 @@ class Applier:
         """
         outcomes = []
         for change in plan.refresh_only:
+            if self._halted():
+                break  # not recorded: the next plan shows it again
             assert change.draft_id is not None, "an unchanged model has a draft"
             async with self._gate:
                 live = await self._catalog.read(change.draft_id)
@@ -104,16 +131,21 @@ class Applier:
             outcomes.append(ModelOutcome(change.key, "refresh", "applied", message))
         return tuple(outcomes)
 
-    async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome:
+    async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome | None:
         async with self._gate:
+            if self._halted():
+                return None  # not started: nothing of it is journalled or sent
             try:
                 outcome = await self._apply_change(change, replanned=False)
+                self._breaker.succeeded()
             except CatalogError as exc:
                 outcome = self._failed(change, exc)
         progress.advance(change.key, outcome.message)
         return outcome
 
     def _failed(self, change: ModelChange, exc: CatalogError) -> ModelOutcome:
+        """``change`` failed with ``exc``: its outcome, counted by the circuit breaker."""
+        self._breaker.failed(exc)
         message = str(exc)
         if change.key in self._doc.journal:
             message += "; its proposal is journalled and the next apply settles it"

@@ -12,6 +12,12 @@ first, in one write), a failure of one accept (409: someone changed the draft
 meanwhile; the catalog gone) is reported for that model and settled by the next
 run, which accepts what is still wanted. A run killed before accepting began
 leaves a batch that settling rejects: it never lands a part of a plan.
+
+A run that stops early (an interrupt, or the catalog stopped answering: see
+``breaker``) starts nothing more. While staging, that means nothing is accepted:
+what was staged is rejected if the catalog answers, else left journalled for the
+next run's settling to reject. While accepting, the accepts not started stay
+journalled under the committed batch, and the next run's settling accepts them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,11 @@ if TYPE_CHECKING:
     from reconciler.apply.applier import Applier
 
 _WITHDRAWN = "not applied: another change of this plan was refused, so its proposal was rejected"
+_STOPPED = "not applied: the run stopped before accepting any change, so its proposal was rejected"
+_LEFT = (
+    "not applied: the run stopped before accepting any change; its proposal is journalled "
+    "and the next apply rejects it"
+)
 
 
 class AllOrNothing:
@@ -44,35 +55,42 @@ class AllOrNothing:
 
     async def apply(self, changes: list[ModelChange]) -> ApplyResult:
         """Stage all of ``changes``; accept all if every one was staged, else reject all."""
+        applier = self._applier
         sending = [c for c in changes if c.patch]
         staged = await asyncio.gather(*(self._stage(c) for c in sending))
         refused = [o for o in staged if isinstance(o, ModelOutcome)]
-        if refused:
+        if refused or applier._halted():
             return await self._roll_back(changes, staged, refused)
-        await self._applier._ledger.accept_batch(self._batch)
+        await applier._ledger.accept_batch(self._batch)
+        accepting = [(c, s) for c, s in zip(sending, staged, strict=True) if isinstance(s, Staged)]
+        recording = [c for c in changes if not c.patch]
         outcomes = await asyncio.gather(
-            *(
-                self._accept(c, s)
-                for c, s in zip(sending, staged, strict=True)
-                if isinstance(s, Staged)
-            ),
-            *(self._record(c) for c in changes if not c.patch),
+            *(self._accept(c, s) for c, s in accepting),
+            *(self._record(c) for c in recording),
         )
-        await self._applier._ledger.close_batch()
-        return ApplyResult(tuple(sorted(outcomes, key=lambda o: o.key)))
+        await applier._ledger.close_batch()
+        return applier._result([c.key for c, _ in accepting] + [c.key for c in recording], outcomes)
 
-    async def _stage(self, change: ModelChange) -> Staged | ModelOutcome:
+    async def _stage(self, change: ModelChange) -> Staged | ModelOutcome | None:
         applier = self._applier
         entry = applier._entry(change, batch=self._batch)
         async with applier._gate:
+            if applier._halted():
+                return None  # not started: nothing of it is journalled or sent
             try:
-                return await applier._two_phase.stage(entry)
+                staged = await applier._two_phase.stage(entry)
+                applier._breaker.succeeded()
+                return staged
             except RejectedError as exc:
+                applier._breaker.succeeded()  # the catalog answered
                 message = f"refused by the catalog: {exc}"
             except CatalogError as exc:
-                # It may have reached the catalog (a lost response): withdraw it too.
-                with contextlib.suppress(CatalogError):
-                    await applier._two_phase.withdraw(entry, change.draft_id)
+                applier._breaker.failed(exc)
+                # It may have reached the catalog (a lost response): withdraw it too,
+                # unless the catalog has stopped answering (the next run's settling does).
+                if not applier._breaker.open:
+                    with contextlib.suppress(CatalogError):
+                        await applier._two_phase.withdraw(entry, change.draft_id)
                 message = f"could not be staged: {exc}"
                 if change.key in applier._doc.journal:
                     message += "; its proposal is journalled and the next apply settles it"
@@ -81,47 +99,77 @@ class AllOrNothing:
     async def _roll_back(
         self,
         changes: list[ModelChange],
-        staged: list[Staged | ModelOutcome],
+        staged: list[Staged | ModelOutcome | None],
         refused: list[ModelOutcome],
     ) -> ApplyResult:
+        """Reject every staged proposal: a change was refused, or the run stopped."""
         applier = self._applier
-
-        async def withdraw(proposal: Staged) -> ModelOutcome:
-            async with applier._gate:
-                with contextlib.suppress(CatalogError):
-                    # Left journalled if the catalog cannot be reached: its batch was never
-                    # accepted, so the next run's settling rejects it.
-                    await applier._two_phase.discard(proposal)
-            action = proposal.entry.action
-            return ModelOutcome(proposal.key, action, "withdrawn", _WITHDRAWN, proposal.draft_id)
-
-        withdrawn = await asyncio.gather(
-            *(withdraw(s) for s in staged if isinstance(s, Staged)),
-        )
+        stopped = applier._halted()
+        proposals = [s for s in staged if isinstance(s, Staged)]
+        withdrawn: list[ModelOutcome] = []
+        if applier._breaker.open and proposals:
+            # The catalog stopped answering: one reject tells whether it is back; if it is
+            # not, the rest stay journalled rather than each wait through its retries.
+            withdrawn.append(await self._withdraw(proposals.pop(0), stopped))
+            if withdrawn[0].message == _LEFT:
+                withdrawn += [self._left(p) for p in proposals]
+                proposals = []
+        withdrawn += await asyncio.gather(*(self._withdraw(p, stopped) for p in proposals))
         sent = {o.key for o in (*refused, *withdrawn)}
-        untouched = [
-            ModelOutcome(c.key, c.action, "withdrawn", _WITHDRAWN, c.draft_id)
-            for c in changes
-            if c.key not in sent
-        ]
-        outcomes = sorted((*refused, *withdrawn, *untouched), key=lambda o: o.key)
+        # Stopped, the changes never sent were not started; refused, they were withdrawn.
+        untouched = [c for c in changes if c.key not in sent]
+        outcomes = [*refused, *withdrawn]
+        if not stopped:
+            outcomes += [
+                ModelOutcome(c.key, c.action, "withdrawn", _WITHDRAWN, c.draft_id)
+                for c in untouched
+            ]
+        outcomes.sort(key=lambda o: o.key)
         for outcome in outcomes:
             self._progress.advance(outcome.key, outcome.message)
-        return ApplyResult(tuple(outcomes), rolled_back=True)
+        stop = applier._stop(tuple(c.key for c in untouched)) if stopped else None
+        return ApplyResult(tuple(outcomes), rolled_back=True, stopped=stop)
 
-    async def _accept(self, change: ModelChange, staged: Staged) -> ModelOutcome:
+    async def _withdraw(self, proposal: Staged, stopped: bool) -> ModelOutcome:
         applier = self._applier
         async with applier._gate:
             try:
+                await applier._two_phase.discard(proposal)
+            except CatalogError as exc:
+                # Left journalled: its batch was never accepted, so the next run's
+                # settling rejects it.
+                applier._breaker.failed(exc)
+                if stopped:
+                    return self._left(proposal)
+        message = _STOPPED if stopped else _WITHDRAWN
+        action = proposal.entry.action
+        return ModelOutcome(proposal.key, action, "withdrawn", message, proposal.draft_id)
+
+    @staticmethod
+    def _left(proposal: Staged) -> ModelOutcome:
+        action = proposal.entry.action
+        return ModelOutcome(proposal.key, action, "withdrawn", _LEFT, proposal.draft_id)
+
+    async def _accept(self, change: ModelChange, staged: Staged) -> ModelOutcome | None:
+        applier = self._applier
+        async with applier._gate:
+            if applier._halted():
+                # Not started: it stays journalled under the committed batch, and the next
+                # run's settling accepts it.
+                return None
+            try:
                 outcome = await applier._accept(change, staged, replanned=False)
+                applier._breaker.succeeded()
             except CatalogError as exc:
                 outcome = applier._failed(change, exc)
         self._progress.advance(change.key, outcome.message)
         return outcome
 
-    async def _record(self, change: ModelChange) -> ModelOutcome:
+    async def _record(self, change: ModelChange) -> ModelOutcome | None:
         applier = self._applier
         async with applier._gate:
+            if applier._halted():
+                return None  # the next plan has it again
             try:
                 outcome = await applier._record_only(change)
             except CatalogError as exc:

@@ -27,12 +27,24 @@ class ModelOutcome:
 
 
 @dataclass(frozen=True)
+class Stop:
+    """Why a run stopped before starting every model, and which it did not start."""
+
+    # "catalog_gone": the circuit breaker opened; "interrupted": a signal asked to stop.
+    reason: Literal["catalog_gone", "interrupted"]
+    at: str
+    not_started: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ApplyResult:
-    """Every model's outcome, in key order."""
+    """Every model's outcome, in key order, and why the run stopped early, if it did."""
 
     outcomes: tuple[ModelOutcome, ...]
-    # An all-or-nothing apply that accepted nothing because a change was refused.
+    # An all-or-nothing apply that accepted nothing: a change was refused, or the run
+    # stopped (``stopped``) before it began accepting.
     rolled_back: bool = False
+    stopped: Stop | None = None
 
     @property
     def failed(self) -> tuple[ModelOutcome, ...]:
@@ -48,4 +60,8 @@ class ApplyResult:
 
     def then(self, later: ApplyResult) -> ApplyResult:
         """This result followed by ``later``'s (settled proposals, then the plan's changes)."""
-        return ApplyResult(self.outcomes + later.outcomes, self.rolled_back or later.rolled_back)
+        return ApplyResult(
+            self.outcomes + later.outcomes,
+            self.rolled_back or later.rolled_back,
+            self.stopped or later.stopped,
+        )

@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 
 from reconciler.apply.applier import Applier, ApplyResult
+from reconciler.apply.interrupts import Interrupt
 from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.client import CatalogClient
 from reconciler.catalog.refresh import drafts_to_read, prove_catalog, read_drafts
@@ -30,6 +31,7 @@ from reconciler.cli.pipeline import (
     make_plan,
 )
 from reconciler.cli.plan import plan_options, read_saved_plan
+from reconciler.cli.signals import INTERRUPTED_EXIT, Guard, guarded
 from reconciler.errors import UsageError
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.normalize import live_fingerprint, manifests_digest
@@ -133,8 +135,12 @@ async def apply(
         max_recreate_share=max_recreate_share,
     )
     store = StateStore(settings.state_path)
-    with store.lock(settings.lock_timeout, operation="apply", notify=settings.note_lock_wait):
+    interrupt = Interrupt()
+    guard = Guard(interrupt, now)
+    lock = store.lock(settings.lock_timeout, operation="apply", notify=settings.note_lock_wait)
+    with guarded(guard), lock:
         doc = store.load()
+        guard.journalled = lambda: tuple(doc.journal)
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first apply binds the state to its catalog
         async with settings.open_client() as client:
@@ -148,12 +154,16 @@ async def apply(
                 {model.key: model for model in desired},
                 parallelism=settings.parallelism,
                 now=now,
+                interrupt=interrupt,
             )
             settled = ApplyResult(())
             if saved is not None:
                 plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
-                settled = await _settle(settings, applier, doc)
+                with guard.writing():
+                    settled = await _settle(settings, applier, doc)
+                if settled.stopped is not None:
+                    _report(settled, fmt, settings)
                 chosen = check_targets(targets, desired, doc, excludes)
                 request = PlanRequest(refresh, prune, chosen)
                 plan = await make_plan(settings, client, desired, doc, request, settings.err)
@@ -166,10 +176,13 @@ async def apply(
                     plan.raise_if_conflicts()
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
-                result = await _apply(settings, applier, plan, partial=partial)
-            # Refresh-only: adopted catalog edits become the last applied values, unsent.
-            adopted = await applier.record_adopted(plan)
-            result = dataclasses.replace(result, outcomes=result.outcomes + adopted)
+                with guard.writing():
+                    result = await _apply(settings, applier, plan, partial=partial)
+            if result.stopped is None:
+                # Refresh-only: adopted catalog edits become the last applied values, unsent.
+                with guard.writing():
+                    adopted = await applier.record_adopted(plan)
+                result = dataclasses.replace(result, outcomes=result.outcomes + adopted)
     # A settled model is as done as an applied one: it is reported like one.
     _report(settled.then(result), fmt, settings)
 
@@ -201,9 +214,9 @@ async def _settle(settings: Settings, applier: Applier, doc: StateDocument) -> A
     err.print(f"Settling {len(doc.journal)} proposal(s) left by an interrupted apply…")
     with settings.progress("Settling", len(doc.journal), lines=True) as progress:
         settled = await applier.settle(progress)
-    for outcome in settled:
+    for outcome in settled.outcomes:
         err.print(f"  {outcome.key}: {outcome.message}", markup=False, highlight=False)
-    return ApplyResult(tuple(settled))
+    return settled
 
 
 def _show(plan: Plan, fmt: str, settings: Settings) -> None:
@@ -288,5 +301,7 @@ def _confirm(err: Console) -> None:
 def _report(result: ApplyResult, fmt: str, settings: Settings) -> None:
     # Without a progress bar, each model's outcome was already said as it finished.
     emit(render_outcomes(result, fmt, RenderOptions(per_model=settings.shows_bar)))
-    if result.failed:
+    if result.stopped is not None and result.stopped.reason == "interrupted":
+        sys.exit(INTERRUPTED_EXIT)
+    if result.failed or result.stopped is not None:
         sys.exit(1)

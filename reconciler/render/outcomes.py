@@ -5,13 +5,42 @@ from __future__ import annotations
 import json
 
 from reconciler.apply.applier import ApplyResult, ModelOutcome
+from reconciler.apply.outcome import Stop
 
 RESULT_FORMAT_VERSION = 1
 _COUNTED = (("create", "created"), ("update", "updated"), ("deactivate", "deactivated"))
 
 
+def stop_line(stop: Stop, *, rolled_back: bool = False) -> str:
+    """Why the run stopped early, said once for every model it did not start.
+
+    ``rolled_back``: an all-or-nothing run that stopped while staging accepted nothing.
+    """
+    count = len(stop.not_started)
+    models = f"{count} model{'s' if count != 1 else ''} not started"
+    if stop.reason == "catalog_gone":
+        line = f"The catalog stopped answering at {stop.at}: {models}; rerun apply."
+        if rolled_back:
+            line += " Nothing was accepted (all or nothing)."
+        return line
+    if rolled_back:
+        return (
+            f"Interrupted at {stop.at}: {models}; nothing was accepted (all or nothing). "
+            "Rerun apply to finish."
+        )
+    return (
+        f"Interrupted at {stop.at}: {models}; the changes in flight were finished and "
+        "recorded. Rerun apply to finish."
+    )
+
+
 def summary_line(result: ApplyResult) -> str:
     """``Apply complete: 1 created, 2 updated, 0 deactivated.`` (and what failed)."""
+    if result.stopped is not None and result.rolled_back:
+        return "Apply stopped before accepting any change: nothing applied (all or nothing)."
+    if result.stopped is not None:
+        parts = [f"{result.count(action)} {verb}" for action, verb in _COUNTED]
+        return f"Apply stopped: {', '.join(parts)}, {len(result.failed)} failed."
     if not result.outcomes:
         return "No changes. The catalog matches the manifests."
     if result.rolled_back:
@@ -44,6 +73,8 @@ def render_text(result: ApplyResult, *, per_model: bool = True) -> str:
     if failed:
         lines += ["", "Failed:"]
         lines += [f"  {o.key} ({o.action}): {o.message}" for o in failed]
+    if result.stopped is not None:
+        lines += ["", stop_line(result.stopped, rolled_back=result.rolled_back)]
     lines += ["", summary_line(result)]
     return "\n".join(lines).lstrip("\n") + "\n"
 
@@ -68,6 +99,14 @@ def render_json(result: ApplyResult) -> str:
             "rolled_back": result.rolled_back,
             "withdrawn": sum(1 for o in result.outcomes if o.status == "discarded"),
         },
+        "stopped": None
+        if result.stopped is None
+        else {
+            "reason": result.stopped.reason,
+            "at": result.stopped.at,
+            "message": stop_line(result.stopped, rolled_back=result.rolled_back),
+            "not_started": list(result.stopped.not_started),
+        },
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 
@@ -75,6 +114,8 @@ def render_json(result: ApplyResult) -> str:
 def render_markdown(result: ApplyResult) -> str:
     """A heading, the summary and a table of outcomes, for a job summary."""
     lines = ["## reconciler apply", "", f"**{summary_line(result)}**", ""]
+    if result.stopped is not None:
+        lines += [stop_line(result.stopped, rolled_back=result.rolled_back), ""]
     if result.outcomes:
         lines += ["| model | action | result |", "|---|---|---|"]
         lines += [
