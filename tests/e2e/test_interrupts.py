@@ -83,7 +83,7 @@ def test_second_interrupt_exits_at_once_naming_what_is_left(workspace):
     time.sleep(0.3)
     started = time.monotonic()
     process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
     assert time.monotonic() - started < 5
     assert process.returncode == 130, err
     assert "Traceback" not in err
@@ -119,7 +119,7 @@ def test_an_interrupt_before_any_request_sends_nothing(workspace, signum):
             assert time.monotonic() < deadline, "apply never opened the lock file"
             time.sleep(0.01)
         process.send_signal(signum)
-        out, err = process.communicate(timeout=10)
+        _, err = process.communicate(timeout=10)
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert "Interrupted." in err
