@@ -20,7 +20,8 @@ The hierarchy (every exit code is 1; the client retries only where marked)::
     │   └── UnavailableError   5xx, connection failure, lost response after every retry
     │                          (retried)
     ├── StateError             the state file is unreadable, foreign or inconsistent
-    │   └── LockError          another writer holds the state lock
+    │   ├── LockError          another writer holds the state lock
+    │   └── UnsavedStateError  a write failed mid-apply: the unsaved state is kept aside
     ├── StalePlanError         a saved plan no longer matches what it was made from
     ├── PlanMismatchError      a saved plan's changes do not follow from its manifests
     ├── UnsafePlanError        the plan is over a safety share (carries UnsafeShare figures)
@@ -296,3 +297,26 @@ class UsageError(ReconcilerError):
 
 class ReferenceDataError(ReconcilerError):
     """The local catalog's reference data file is unreadable or malformed."""
+
+
+class UnsavedStateError(StateError):
+    """A state write failed mid-apply; what it could not save is in an emergency file.
+
+    ``emergency`` is the file beside the state that holds it, or ``None`` when that
+    could not be written either: then ``text`` is the state, for the CLI to show.
+    """
+
+    def __init__(self, reason: str, state: str, emergency: str | None, text: str) -> None:
+        self.emergency = emergency
+        self.text = text
+        if emergency is not None:
+            where = f"the state it could not save is in {emergency}"
+            remedy = "restore_emergency_state"
+        else:
+            where = f"the state it could not save could not be written beside it either:\n{text}"
+            remedy = "restore_state_from_output"
+        super().__init__(
+            f"{reason}. The apply stopped; nothing the catalog accepted is lost: {where}",
+            remedy=remedy,
+            remedy_args={"emergency": emergency or "", "state": state},
+        )

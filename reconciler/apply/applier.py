@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 
 from reconciler.apply.batch import AllOrNothing
 from reconciler.apply.breaker import Breaker
+from reconciler.apply.emergency import StateWriteFailed
 from reconciler.apply.interrupts import Interrupt
 from reconciler.apply.keys import idempotency_key, is_ours, planned_on, proposal_entry
 from reconciler.apply.ledger import Ledger
@@ -63,8 +64,20 @@ class Applier:
         self.interrupt = interrupt or Interrupt()
 
     def _halted(self) -> bool:
-        """Start no new model: the catalog stopped answering, or a stop was asked for."""
-        return self._breaker.open or self.interrupt.requested
+        """Start no new model: the state cannot be written, the catalog stopped answering,
+        or a stop was asked for."""
+        failed_write = self._ledger.write_failure is not None
+        return failed_write or self._breaker.open or self.interrupt.requested
+
+    def _raise_if_unsaved(self) -> None:
+        """Once every model in flight has finished: if a state write failed, the emergency
+        state holds them all, and the run ends with the error that says where it is."""
+        if self._ledger.write_failure is not None:
+            raise self._ledger.rescue()
+
+    def save(self) -> None:
+        """Fold the run's log into the state file (raises ``UnsavedStateError`` if it fails)."""
+        self._ledger.compact()
 
     def _stop(self, not_started: tuple[str, ...]) -> Stop | None:
         """Why the run stopped early, if it did (the breaker first: it is the cause)."""
@@ -78,14 +91,19 @@ class Applier:
         """Finish or discard every proposal an interrupted run left in the journal."""
         entries = list(self._doc.journal.values())
         results = await asyncio.gather(*(self._settle_one(e, progress) for e in entries))
-        await self._ledger.close_batch()
+        with contextlib.suppress(StateWriteFailed):
+            await self._ledger.close_batch()
+        self._raise_if_unsaved()
         return self._result([e.model_key for e in entries], results)
 
     async def _settle_one(self, entry: JournalEntry, progress: Progress) -> ModelOutcome | None:
         async with self._gate:
             if self._halted():
                 return None  # stays journalled for the next run
-            outcome = await self._settler.settle(entry)
+            try:
+                outcome = await self._settler.settle(entry)
+            except StateWriteFailed:
+                return None  # the emergency state keeps it journalled
         progress.advance(entry.model_key, outcome.message)
         return outcome
 
@@ -107,8 +125,11 @@ class Applier:
         self._planned_on = planned_on(lineage, self._doc.serial)
         if partial:
             results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
-            return self._result([c.key for c in changes], results)
-        return await AllOrNothing(self, progress).apply(changes)
+            result = self._result([c.key for c in changes], results)
+        else:
+            result = await AllOrNothing(self, progress).apply(changes)
+        self._raise_if_unsaved()
+        return result
 
     async def record_adopted(self, plan: Plan) -> tuple[ModelOutcome, ...]:
         """The refresh-only step: record adopted catalog edits as last applied, sending no write.
@@ -126,9 +147,13 @@ class Applier:
                 message = "changed again since the plan; not recorded (plan again)"
                 outcomes.append(ModelOutcome(change.key, "refresh", "discarded", message))
                 continue
-            await self._ledger.complete(change.key, "refresh", change.draft_id, live)
+            try:
+                await self._ledger.complete(change.key, "refresh", change.draft_id, live)
+            except StateWriteFailed:
+                break
             message = "recorded the catalog's values as last applied (nothing sent)"
             outcomes.append(ModelOutcome(change.key, "refresh", "applied", message))
+        self._raise_if_unsaved()
         return tuple(outcomes)
 
     async def _apply_one(self, change: ModelChange, progress: Progress) -> ModelOutcome | None:
@@ -138,6 +163,8 @@ class Applier:
             try:
                 outcome = await self._apply_change(change, replanned=False)
                 self._breaker.succeeded()
+            except StateWriteFailed:
+                return None  # what it did is in the emergency state, for the rerun to settle
             except CatalogError as exc:
                 outcome = self._failed(change, exc)
         progress.advance(change.key, outcome.message)

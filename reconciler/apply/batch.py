@@ -27,6 +27,7 @@ import contextlib
 import uuid
 from typing import TYPE_CHECKING
 
+from reconciler.apply.emergency import StateWriteFailed
 from reconciler.apply.outcome import ApplyResult, ModelOutcome
 from reconciler.apply.proposal import Staged
 from reconciler.catalog.interface import Progress
@@ -61,14 +62,19 @@ class AllOrNothing:
         refused = [o for o in staged if isinstance(o, ModelOutcome)]
         if refused or applier._halted():
             return await self._roll_back(changes, staged, refused)
-        await applier._ledger.accept_batch(self._batch)
+        try:
+            await applier._ledger.accept_batch(self._batch)
+        except StateWriteFailed:
+            # Not committed to on disk: accept none of it.
+            return await self._roll_back(changes, staged, refused)
         accepting = [(c, s) for c, s in zip(sending, staged, strict=True) if isinstance(s, Staged)]
         recording = [c for c in changes if not c.patch]
         outcomes = await asyncio.gather(
             *(self._accept(c, s) for c, s in accepting),
             *(self._record(c) for c in recording),
         )
-        await applier._ledger.close_batch()
+        with contextlib.suppress(StateWriteFailed):
+            await applier._ledger.close_batch()
         return applier._result([c.key for c, _ in accepting] + [c.key for c in recording], outcomes)
 
     async def _stage(self, change: ModelChange) -> Staged | ModelOutcome | None:
@@ -81,6 +87,10 @@ class AllOrNothing:
                 staged = await applier._two_phase.stage(entry)
                 applier._breaker.succeeded()
                 return staged
+            except StateWriteFailed:
+                # Journalled in the emergency state, whether or not it was sent: the next
+                # run's settling rejects it (its batch was never accepted).
+                return None
             except RejectedError as exc:
                 applier._breaker.succeeded()  # the catalog answered
                 message = f"refused by the catalog: {exc}"
@@ -135,6 +145,8 @@ class AllOrNothing:
         async with applier._gate:
             try:
                 await applier._two_phase.discard(proposal)
+            except StateWriteFailed:
+                pass  # rejected; forgotten in the emergency state
             except CatalogError as exc:
                 # Left journalled: its batch was never accepted, so the next run's
                 # settling rejects it.
@@ -160,6 +172,8 @@ class AllOrNothing:
             try:
                 outcome = await applier._accept(change, staged, replanned=False)
                 applier._breaker.succeeded()
+            except StateWriteFailed:
+                return None  # what it did is in the emergency state, for the rerun to settle
             except CatalogError as exc:
                 outcome = applier._failed(change, exc)
         self._progress.advance(change.key, outcome.message)
@@ -172,6 +186,8 @@ class AllOrNothing:
                 return None  # the next plan has it again
             try:
                 outcome = await applier._record_only(change)
+            except StateWriteFailed:
+                return None  # the emergency state holds what it did
             except CatalogError as exc:
                 outcome = applier._failed(change, exc)
         self._progress.advance(change.key, outcome.message)

@@ -4,15 +4,23 @@ Each call returns once its change is on disk. Writes are group-committed: many
 coroutines change the document, and one write covers every change made before it
 started. A write appends each changed model's record to the state's log (see
 ``state``), so its cost does not grow with the catalog.
+
+A write that fails (disk full, read-only, file too large) stops the run without
+losing what the catalog accepted: every change is made to the document in memory
+before it is written, so the whole document goes to an emergency file beside the
+state (``emergency``), and every later write raises ``StateWriteFailed`` at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
+from reconciler.apply.emergency import StateWriteFailed, emergency_path, rescue
 from reconciler.apply.state import JournalEntry, ModelRecord, StateDocument, StateStore
 from reconciler.catalog.wire import DraftFormState
+from reconciler.errors import StateError, UnsavedStateError
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.normalize import managed_fields, normalize_live
 
@@ -37,6 +45,11 @@ class Ledger:
         self._written = 0
         self._dirty: set[str] = set()
         self._batch_dirty = False
+        # Why the state could not be written, once a write (a log append, or the
+        # compaction) failed: nothing more is tried on it, and every later change stays
+        # in memory for ``rescue``.
+        self.write_failure: str | None = None
+        self._emergency: Path | None = None
 
     def entry(self, key: str) -> JournalEntry | None:
         """The journalled proposal of model ``key``, if any."""
@@ -103,15 +116,50 @@ class Ledger:
             self._batch_dirty = True
         else:
             self._dirty.add(key)
+        if self.write_failure is not None:
+            raise StateWriteFailed(self.write_failure)
         self._version += 1
         wanted = self._version
         async with self._write_lock:
             if self._written >= wanted:
                 return  # a write that started after our change has covered it
+            if self.write_failure is not None:
+                raise StateWriteFailed(self.write_failure)
             version = self._version
             # Taken on the event loop, so no other coroutine changes them meanwhile; the
             # log gets each changed model's current record, not the whole state.
             keys, self._dirty = sorted(self._dirty), set()
             batch, self._batch_dirty = self._batch_dirty, False
-            await asyncio.to_thread(self._store.log, self.doc, keys, batch=batch)
+            try:
+                await asyncio.to_thread(self._store.log, self.doc, keys, batch=batch)
+            except StateError as exc:
+                self._failed(str(exc))
+                raise StateWriteFailed(str(exc)) from None
             self._written = version
+
+    def compact(self) -> None:
+        """Fold the log into the state file now; if that fails, keep the state aside.
+
+        Raises ``UnsavedStateError`` (the emergency file is written) when the state
+        file cannot be written.
+        """
+        if self.write_failure is not None:
+            raise self.rescue()
+        try:
+            self._store.compact()
+        except StateError as exc:
+            self._failed(str(exc))
+            raise self.rescue() from None
+
+    def _failed(self, reason: str) -> None:
+        if self.write_failure is None:
+            self.write_failure = reason
+            # Kept at once, so that even a killed run leaves it behind.
+            self._emergency = emergency_path(self._store.path)
+            rescue(self._store, self.doc, reason, self._emergency)
+
+    def rescue(self) -> UnsavedStateError:
+        """Write the state the file could not take to the emergency file; the error to raise."""
+        assert self.write_failure is not None
+        assert self._emergency is not None
+        return rescue(self._store, self.doc, self.write_failure, self._emergency)

@@ -163,6 +163,7 @@ async def apply(
                 with guard.writing():
                     settled = await _settle(settings, applier, doc)
                 if settled.stopped is not None:
+                    applier.save()
                     _report(settled, fmt, settings)
                 chosen = check_targets(targets, desired, doc, excludes)
                 request = PlanRequest(refresh, prune, chosen)
@@ -183,6 +184,9 @@ async def apply(
                 with guard.writing():
                     adopted = await applier.record_adopted(plan)
                 result = dataclasses.replace(result, outcomes=result.outcomes + adopted)
+            # Compacted here rather than as the lock is released: a state file that cannot
+            # be written then keeps the state in an emergency file (UnsavedStateError).
+            applier.save()
     # A settled model is as done as an applied one: it is reported like one.
     _report(settled.then(result), fmt, settings)
 

@@ -44,6 +44,15 @@ REMEDIES: dict[str, str] = {
         ". Keep the key the manifests use for that draft and forget the other: "
         "`reconciler state rm {first}` or `reconciler state rm {second}`"
     ),
+    "restore_emergency_state": (
+        "\nOnce the state file can be written again (disk space, permissions), restore it "
+        "with `mv {emergency} {state}` and rerun `reconciler apply`: it settles what was "
+        "in flight."
+    ),
+    "restore_state_from_output": (
+        "\nOnce the state file can be written again, save the JSON above as {state} and "
+        "rerun `reconciler apply`: it settles what was in flight."
+    ),
 }
 
 
