@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
+import select
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -99,12 +98,19 @@ def test_second_interrupt_exits_at_once_naming_what_is_left(workspace):
     assert_converged(workspace, 4)
 
 
-def _waits_on(pid: int, path: Path) -> bool:
-    fds = Path(f"/proc/{pid}/fd")
-    try:
-        return any(os.readlink(fd) == str(path) for fd in fds.iterdir())
-    except OSError:
-        return False
+def _wait_for_line(process: subprocess.Popen[str], words: str) -> None:
+    """Read the process's stderr until a line holds ``words`` (it keeps running)."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + 30
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"apply never said {words!r}"
+        ready, _, _ = select.select([process.stderr], [], [], remaining)
+        if ready:
+            line = process.stderr.readline()
+            assert line, f"apply ended before saying {words!r}: {process.communicate()}"
+            if words in line:
+                return
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -113,11 +119,8 @@ def test_an_interrupt_before_any_request_sends_nothing(workspace, signum):
     store = StateStore(workspace.state_path)
     with store.lock(5, operation="test"):
         process = workspace.spawn(["apply", "--auto-approve", "--lock-timeout", "60"])
-        deadline = time.monotonic() + 30
-        while not _waits_on(process.pid, store.lock_path):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline, "apply never opened the lock file"
-            time.sleep(0.01)
+        # It waits for the lock: past start-up, before any request.
+        _wait_for_line(process, "waiting up to 60s")
         process.send_signal(signum)
         _, err = process.communicate(timeout=10)
     assert process.returncode == 130, err
