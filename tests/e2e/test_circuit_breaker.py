@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -56,7 +57,7 @@ def server(tmp_path: Path) -> Iterator[Restartable]:
         live.stop()
 
 
-def test_a_dead_catalog_stops_the_run_once_and_the_rerun_converges(tmp_path, server):
+def _workspace(tmp_path: Path, server: Restartable) -> Workspace:
     root = tmp_path / "repo"
     root.mkdir()
     ws = Workspace(root, server.catalog)
@@ -66,10 +67,17 @@ def test_a_dead_catalog_stops_the_run_once_and_the_rerun_converges(tmp_path, ser
             for i in range(COUNT)
         ]
     )
+    return ws
+
+
+def _stop_the_catalog_at(
+    ws: Workspace, server: Restartable, mode: list[str], writes: int
+) -> tuple[str, str]:
+    """Apply, stop the catalog at its ``writes``-th write; the run's output once it ends."""
     server.catalog.faults.latency = 0.05
-    process = ws.spawn(["apply", "--auto-approve", "--parallelism", "4"])
+    process = ws.spawn(["apply", "--auto-approve", *mode, "--parallelism", "4"])
     deadline = time.monotonic() + 30
-    while server.catalog.faults.writes < 20:
+    while server.catalog.faults.writes < writes:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.005)
@@ -86,8 +94,42 @@ def test_a_dead_catalog_stops_the_run_once_and_the_rerun_converges(tmp_path, ser
     assert "models not started; rerun apply." in out
     failed_lines = [line for line in err.splitlines() if "could not connect" in line]
     assert len(failed_lines) <= 8, err
+    return out, err
 
+
+@pytest.mark.parametrize("mode", [[], ["--partial"]], ids=["all-or-nothing", "partial"])
+def test_a_dead_catalog_stops_the_run_once_and_the_rerun_converges(tmp_path, server, mode):
+    ws = _workspace(tmp_path, server)
+    out, _ = _stop_the_catalog_at(ws, server, mode, 20)
+    state = ws.state()
+    if not mode:
+        # All or nothing, stopped while staging: nothing was accepted, and the proposals
+        # staged could not be rejected, so they are journalled for the next run.
+        assert "Nothing was accepted (all or nothing)." in out
+        assert state["models"] == {}
+        assert state["accepting_batch"] is None
+        assert state["journal"]
     server.start()
     rerun = ws.cli(["apply", "--auto-approve"])
     assert rerun.exit_code == 0, rerun.output
+    assert_converged(ws, COUNT)
+
+
+def test_a_catalog_dead_while_accepting_leaves_the_rest_to_the_next_run(tmp_path, server):
+    ws = _workspace(tmp_path, server)
+    # Every soft patch, then some accepts.
+    out, _ = _stop_the_catalog_at(ws, server, [], COUNT + 8)
+    assert "Nothing was accepted" not in out
+    state = ws.state()
+    assert state["accepting_batch"] is not None
+    done, left = sorted(state["models"]), sorted(state["journal"])
+    assert done
+    assert len(done) + len(left) == COUNT
+    server.start()
+    rerun = ws.cli(["apply", "--auto-approve", "--format", "json"])
+    assert rerun.exit_code == 0, rerun.output
+    document = json.loads(rerun.stdout)
+    # What the stopped run had not accepted is settled by the rerun, and reported.
+    assert sorted(o["key"] for o in document["outcomes"] if o["status"] == "settled") == left
+    assert document["summary"]["created"] == len(left)
     assert_converged(ws, COUNT)
