@@ -164,3 +164,24 @@ def test_adopt_then_plan_has_no_changes_and_other_lines_stay(data):
             ).get_opcodes():
                 if tag != "equal":
                     assert set(range(i1, i2)) <= allowed, (name, before, after)
+
+
+def test_a_key_inserted_after_another_inserted_key_is_spliced_after_it(tmp_path):
+    # Found by the property test: the splice looked for `active` among the file's own keys,
+    # though `active` was itself being inserted by the same adoption.
+    files = {
+        "_defaults.yaml": "apiVersion: reconciler/v1\nkind: Defaults\nspec:\n"
+        "  provider: Azure   # shared\n  departments: [Research]\n",
+        "m-a.yaml": "apiVersion: reconciler/v1\nkind: Model\nmetadata:\n  key: m-a\nspec:\n"
+        "  name: '0'   # display name\n  provider: OpenAI\n  # what it takes in\n"
+        "  modalities: [text]\n",
+    }
+    root = tmp_path / "manifests"
+    write_files(root, files)
+    drafts, records = applied(root)
+    live = edited(drafts, {"m-a": {"provider": "Azure", "departments": [], "active": False}})
+    adopt(root, records, live)
+    assert not replan(root, records, live).has_changes
+    text = (root / "m-a.yaml").read_text()
+    assert text.index("active: false") < text.index("departments: []")
+    assert "# what it takes in" in text

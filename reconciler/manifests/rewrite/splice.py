@@ -6,6 +6,7 @@ outside those spans stays byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -43,13 +44,36 @@ def splice_edits(
     newline = "\r\n" if "\r\n" in text else "\n"
     splices: list[_Splice] = []
     for index, doc_edits in edits.items():
-        for order, edit in enumerate(doc_edits):
+        for order, edit in enumerate(_anchored(nodes[index], doc_edits)):
             splice = _splice_for(text, nodes[index], edit, newline, where)
             splices.append(_Splice(splice.start, splice.end, splice.text, order))
     # From the end of the file backwards, so each span is still at its original place.
     out = text
     for splice in sorted(splices, key=lambda s: (s.start, s.end, s.order), reverse=True):
         out = out[: splice.start] + splice.text + out[splice.end :]
+    return out
+
+
+def _anchored(root: Node, edits: Sequence[Edit]) -> list[Edit]:
+    """The edits with each inserted key placed after a key of the original text.
+
+    A key inserted after another inserted key (``departments`` after a new ``active``)
+    has no node of its own to follow: it follows whatever its predecessor follows, and
+    the edits' order keeps the two in sequence at that place.
+    """
+    inserted = {(e.path, e.key): e.after for e in edits if isinstance(e, InsertKey)}
+    out: list[Edit] = []
+    for edit in edits:
+        if isinstance(edit, InsertKey) and edit.after is not None:
+            node = _node_at(root, edit.path)
+            original = {k.value for k, _ in node.value} if isinstance(node, MappingNode) else set()
+            after: str | None = edit.after
+            seen: set[str] = set()
+            while after is not None and after not in original and after not in seen:
+                seen.add(after)
+                after = inserted.get((edit.path, after))
+            edit = dataclasses.replace(edit, after=after)
+        out.append(edit)
     return out
 
 
