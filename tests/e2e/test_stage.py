@@ -47,11 +47,13 @@ class RequestLog:
                 headers = {k.decode().lower(): v.decode() for k, v in message["headers"]}
                 record["status"] = message["status"]
                 record["replayed"] = headers.get("idempotent-replayed") == "true"
+                # Recorded before the client can see the answer: a test that clears the log
+                # once the CLI returned must never have a late entry of the run before.
+                record["body"] = json.loads(b"".join(chunks) or b"{}")
+                self.entries.append(record)
             await send(message)
 
         await self.app(scope, receive_body, send_recording)
-        record["body"] = json.loads(b"".join(chunks) or b"{}")
-        self.entries.append(record)
 
     def writes(self) -> list[dict]:
         """Soft patches and acks, in arrival order (reads left out)."""
