@@ -43,6 +43,10 @@ _LEFT = (
     "not applied: the run stopped before accepting any change; its proposal is journalled "
     "and the next apply rejects it"
 )
+_UNREJECTED = (
+    "not applied: another change of this plan was refused, but rejecting its proposal "
+    "failed; it is journalled and the next apply rejects it"
+)
 
 
 class AllOrNothing:
@@ -121,7 +125,7 @@ class AllOrNothing:
             # The catalog stopped answering: one reject tells whether it is back; if it is
             # not, the rest stay journalled rather than each wait through its retries.
             withdrawn.append(await self._withdraw(proposals.pop(0), stopped))
-            if withdrawn[0].message == _LEFT:
+            if withdrawn[0].journalled:
                 withdrawn += [self._left(p) for p in proposals]
                 proposals = []
         withdrawn += await asyncio.gather(*(self._withdraw(p, stopped) for p in proposals))
@@ -153,6 +157,14 @@ class AllOrNothing:
                 applier._breaker.failed(exc)
                 if stopped:
                     return self._left(proposal)
+                return ModelOutcome(
+                    proposal.key,
+                    proposal.entry.action,
+                    "withdrawn",
+                    _UNREJECTED,
+                    proposal.draft_id,
+                    journalled=True,
+                )
         message = _STOPPED if stopped else _WITHDRAWN
         action = proposal.entry.action
         return ModelOutcome(proposal.key, action, "withdrawn", message, proposal.draft_id)
@@ -160,7 +172,9 @@ class AllOrNothing:
     @staticmethod
     def _left(proposal: Staged) -> ModelOutcome:
         action = proposal.entry.action
-        return ModelOutcome(proposal.key, action, "withdrawn", _LEFT, proposal.draft_id)
+        return ModelOutcome(
+            proposal.key, action, "withdrawn", _LEFT, proposal.draft_id, journalled=True
+        )
 
     async def _accept(self, change: ModelChange, staged: Staged) -> ModelOutcome | None:
         applier = self._applier

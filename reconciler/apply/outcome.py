@@ -19,6 +19,8 @@ class ModelOutcome:
     status: Status
     message: str
     draft_id: str | None = None
+    # Its proposal could not be rejected now: it stays journalled for the next run.
+    journalled: bool = False
 
     @property
     def ok(self) -> bool:

@@ -47,6 +47,13 @@ def summary_line(result: ApplyResult) -> str:
         # Only the plan's changes: proposals settled before it are reported beside them.
         planned = [o for o in result.outcomes if o.status in ("failed", "withdrawn")]
         refused = sum(1 for o in planned if o.status == "failed")
+        left = sum(1 for o in planned if o.journalled)
+        if left:
+            return (
+                f"Nothing applied: {refused} of {len(planned)} changes refused or not staged "
+                f"(all or nothing); {left} staged proposal(s) could not be rejected now and "
+                "stay journalled: the next apply rejects them."
+            )
         return (
             f"Nothing applied: {refused} of {len(planned)} changes refused or not "
             "staged, so every staged proposal was rejected (all or nothing)."

@@ -245,3 +245,22 @@ def test_a_saved_plan_for_another_catalog_is_refused_before_any_request(workspac
     assert "made against the catalog 127.0.0.1:" in result.stderr
     assert "CATALOG_ENDPOINT" in result.stderr
     assert "could not connect" not in result.stderr
+
+
+def test_a_rollback_whose_reject_fails_says_the_proposal_is_left_for_the_next_apply(workspace):
+    # All or nothing: the second change cannot be staged, so the first is rolled back; the
+    # catalog then refuses that reject too. The run must not claim it was rejected.
+    workspace.write_models(GPT, {**MISTRAL, "key": "z-model"})
+    workspace.catalog.faults.fail_writes.update(range(2, 200))
+    result = workspace.cli(["apply", "--auto-approve", "--parallelism", "1"])
+    assert result.exit_code == 1
+    assert "so every staged proposal was rejected" not in result.stdout
+    assert "could not be rejected now and stay journalled" in result.stdout
+    assert "rejecting its proposal failed" in result.stdout
+    # Both stay journalled: the staged one, and the one whose soft patch may have landed.
+    assert sorted(workspace.state()["journal"]) == ["gpt-4o-mini", "z-model"]
+    assert len(workspace.catalog.pending()) == 1
+    workspace.catalog.faults.reset()
+    result = workspace.cli(["apply", "--auto-approve"])
+    assert result.exit_code == 0, result.output
+    assert_converged(workspace, 2)
