@@ -12,6 +12,7 @@ position of its key and of itself, so later checks can point at it.
 from __future__ import annotations
 
 import codecs
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -145,7 +146,13 @@ def read_yaml_file(
     """Read one file: size limit, UTF-8, then strict YAML; problems instead of exceptions."""
     try:
         with path.open("rb") as stream:
-            data = stream.read(limits.max_file_bytes + 1)
+            # Read up to one byte over the limit, but ask for no more than the file
+            # holds: a read of the limit itself allocates it (1 MiB) for every file.
+            wanted = limits.max_file_bytes + 1
+            size = os.fstat(stream.fileno()).st_size
+            data = stream.read(min(size + 1, wanted))
+            if len(data) > size:  # it grew since, or has no size (a pipe): read on
+                data += stream.read(wanted - len(data))
     except OSError as exc:
         return [], [ManifestProblem(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
     if len(data) > limits.max_file_bytes:
