@@ -342,10 +342,12 @@ class CatalogClient:
     async def send(self, request: PatchModelDraftApiRequest) -> CatalogResponse:
         """Send any request, retrying where the contract allows; raise a ``CatalogError``."""
         # Serialized once: every attempt carries exactly the same bytes (same key, same body).
-        content = json.dumps(request.to_wire(), ensure_ascii=False, separators=(",", ":"))
+        wire = request.to_wire()
+        content = json.dumps(wire, ensure_ascii=False, separators=(",", ":"))
         draft_id = request.draft_id or request.input_draft_id
         # Repeating a read changes nothing, and a keyed write is replayed, not re-applied.
-        repeatable = _is_read(request) or request.idempotency_key is not None
+        read = _is_read(wire)
+        repeatable = read or request.idempotency_key is not None
 
         async def attempt() -> CatalogResponse:
             outcome = await self._attempt(content.encode(), draft_id, repeatable)
@@ -360,7 +362,7 @@ class CatalogClient:
                 retry_after=outcome.retry_after,
             )
 
-        return await self._retrier.run(attempt, label=_label(request))
+        return await self._retrier.run(attempt, label=_label(request, read))
 
     def _build(self, wire: Mapping[str, Any], draft_id: str | None) -> PatchModelDraftApiRequest:
         try:
@@ -415,15 +417,19 @@ class CatalogClient:
         self, response: Answer, draft_id: str | None, repeatable: bool
     ) -> CatalogResponse | _Failure:
         status = response.status_code
-        body = json_object(response)
         replayed = response.headers.get(REPLAYED_HEADER, "").strip().lower() == "true"
-        if 200 <= status < 300 and body is not None:
+        if 200 <= status < 300:
+            # Parsed and validated in one pass from the bytes; anything else (not a
+            # JSON object, not our shape, success false) is worded below.
             try:
-                parsed = CatalogResponse.model_validate({**body, "replayed": replayed})
+                base = PatchModelDraftApiResponse.model_validate_json(response.content)
             except ValidationError:
-                parsed = None
-            if parsed is not None and parsed.success:
-                return parsed
+                base = None
+            if base is not None and base.success:
+                # The body's own "replayed", if any, is ignored (extra): only the header says.
+                fields_set = base.model_fields_set | {"replayed"}
+                return CatalogResponse.model_construct(fields_set, **dict(base), replayed=replayed)
+        body = json_object(response)
         message = self._redact(response_message(response, body))
         echoed = str(body.get("draft_id") or "") if body else ""
         # The API echoes the draft_id it was given; a 404 that does not is no answer
@@ -451,12 +457,12 @@ class CatalogClient:
         return text.replace(token, "[redacted]") if token else text
 
 
-def _is_read(request: PatchModelDraftApiRequest) -> bool:
-    sent = request.to_wire().keys()
+def _is_read(wire: Mapping[str, Any]) -> bool:
+    sent = wire.keys()
     return bool(sent) and sent <= _READ_FIELDS
 
 
-def _label(request: PatchModelDraftApiRequest) -> str:
+def _label(request: PatchModelDraftApiRequest, read: bool) -> str:
     """How a retry event names the request (never its fields' values)."""
     subject = request.draft_id or request.input_draft_id or "new draft"
     if request.accept is not None:
@@ -464,6 +470,6 @@ def _label(request: PatchModelDraftApiRequest) -> str:
         return f"ack ({decision}) {request.idempotency_key} on {subject}"
     if request.soft:
         return f"soft patch {request.idempotency_key} on {subject}"
-    if _is_read(request):
+    if read:
         return f"read {subject}"
     return f"request on {subject}"
