@@ -6,7 +6,8 @@ the same N requests (reads of that draft, or soft patches each proposing a new
 draft) at a fixed concurrency through CatalogClient over:
 
 - httpx's own async transport (httpcore's pool; encode/httpx#3215),
-- httpx_aiohttp's transport (aiohttp's pool under httpx's API), our default,
+- httpx_aiohttp's transport (aiohttp's pool under httpx's API), used behind a proxy,
+- no transport: CatalogClient's own aiohttp session, without httpx, our default,
 - httpx's ASGI transport in-process (the embedded catalog), for reference.
 
 Besides requests per second it reports the client's own CPU time per request,
@@ -82,7 +83,7 @@ async def seed(base_url: str, transport: httpx.AsyncBaseTransport) -> str:
 
 async def run(
     base_url: str,
-    transport: httpx.AsyncBaseTransport,
+    transport: httpx.AsyncBaseTransport | None,
     draft_id: str,
     *,
     requests: int,
@@ -173,17 +174,18 @@ def main() -> None:
         f"best of {args.rounds}; {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"httpx {httpx.__version__}, aiohttp {aiohttp.__version__}, uvicorn {uvicorn.__version__}"
     )
-    candidates: dict[str, Callable[[], httpx.AsyncBaseTransport]] = {
+    candidates: dict[str, Callable[[], httpx.AsyncBaseTransport | None]] = {
         "httpx AsyncHTTPTransport": lambda: httpx.AsyncHTTPTransport(
             limits=limits(args.concurrency)
         ),
         "httpx-aiohttp AiohttpTransport": lambda: AiohttpTransport(limits=limits(args.concurrency)),
+        "aiohttp session, no httpx (default)": lambda: None,
     }
     with tempfile.TemporaryDirectory() as tmp:
         files = (Path(tmp) / f"catalog-{n}.sqlite3" for n in range(1_000_000))
 
         # Each round gets a fresh server and file, so no run pays for an earlier one's data.
-        def over_http(make: Callable[[], httpx.AsyncBaseTransport]) -> Measure:
+        def over_http(make: Callable[[], httpx.AsyncBaseTransport | None]) -> Measure:
             with LocalServer(next(files)) as server:
                 draft_id = asyncio.run(seed(server.base_url, httpx.AsyncHTTPTransport()))
                 return asyncio.run(run(server.base_url, make(), draft_id, **common))

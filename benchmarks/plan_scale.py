@@ -105,8 +105,17 @@ class Step:
     rss_mib: float
 
 
-def run(root: Path, env: dict[str, str], label: str, *args: str, script: str = "") -> Step:
+def run(
+    root: Path,
+    env: dict[str, str],
+    label: str,
+    *args: str,
+    script: str = "",
+    ok: tuple[int, ...] = (0, 2),
+) -> Step:
     """Run one process to the end; its wall time, CPU (user + system) and peak RSS.
+
+    An exit code not in ``ok`` stops the benchmark with the child's last words.
 
     The child's stderr goes to a file, not a pipe: a pipe read only after the child
     exits fills up (64 KiB) and blocks the child forever, as progress lines did at
@@ -126,7 +135,7 @@ def run(root: Path, env: dict[str, str], label: str, *args: str, script: str = "
         _, status, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - started
         code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 2):
+        if code not in ok:
             stderr.seek(0)
             tail = stderr.read()[-4000:].decode(errors="replace")
             raise SystemExit(f"{script or 'reconciler'} {' '.join(args)} failed ({code}): {tail}")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from reconciler.catalog.client import CatalogClient, CatalogResponse, ClientSettings
+from reconciler.catalog.client import CatalogClient, CatalogResponse, ClientSettings, _proxied
 from reconciler.catalog.retry import RetryEvent, RetryPolicy
 from reconciler.catalog.wire import PatchModelDraftApiRequest
 from reconciler.errors import (
@@ -452,3 +452,27 @@ def test_a_malformed_endpoint_is_refused_without_echoing_what_precedes_an_at_sig
     with pytest.raises(UsageError, match="not an http") as info:
         ClientSettings(base_url="robot:hunter2@catalog.example.com")
     assert "hunter2" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "proxied"),
+    [
+        ({}, False),
+        ({"HTTP_PROXY": "http://proxy.invalid:3128"}, True),
+        ({"HTTP_PROXY": "http://proxy.invalid:3128", "NO_PROXY": "127.0.0.1"}, False),
+        ({"ALL_PROXY": "http://proxy.invalid:3128", "NO_PROXY": "localhost"}, True),
+        ({"HTTPS_PROXY": "http://proxy.invalid:3128"}, False),  # only for https:// URLs
+    ],
+)
+def test_a_proxy_from_the_environment_is_matched_as_httpx_matches_it(monkeypatch, env, proxied):
+    # Behind a proxy the client keeps httpx's path, which honours the proxy; otherwise
+    # it talks to the catalog on its own aiohttp session.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        for spelling in (name, name.lower()):
+            monkeypatch.delenv(spelling, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert _proxied("http://127.0.0.1:8000") is proxied
+    client = CatalogClient(ClientSettings(base_url="http://127.0.0.1:8000"))
+    assert (client._http is not None) is proxied
+    assert (client._direct is None) is proxied

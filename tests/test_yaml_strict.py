@@ -46,6 +46,27 @@ def test_plain_yaml_builds_python_values_with_yaml_1_1_typing(libyaml):
 
 
 @pytest.mark.parametrize("libyaml", LOADERS)
+def test_positions_read_again_on_demand_are_each_documents_own(libyaml):
+    # Positions are read again from the text only when asked for: an empty document
+    # between two others must not shift which document's positions are returned.
+    text = "a: 1\n---\n---\nb:\n  - x\n  - y\n---\nc: &v [1]\nd: *v\n"
+    documents, problems = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)
+    assert problems == []
+    assert [d.value for d in documents] == [
+        {"a": 1},
+        {"b": ["x", "y"]},
+        {"c": [1], "d": [1]},
+    ]
+    assert documents[0].locate(("a",))[1].value.line == 1
+    found, where = documents[1].locate(("b", 1))
+    assert found == ("b", 1)
+    assert (where.value.line, where.value.column) == (6, 5)
+    found, where = documents[2].locate(("d", 0))
+    assert found == ("d", 0)
+    assert where.value.line == 8
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
 def test_every_value_and_key_is_located_one_based(libyaml):
     text = "spec:\n  pricing:\n    - {label: input, amount: '0.60'}\n"
     (document,), _ = parse_yaml(text, "f.yaml", LIMITS, libyaml=libyaml)

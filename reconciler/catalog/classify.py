@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
@@ -23,6 +23,9 @@ from reconciler.errors import (
     RejectedError,
     UnavailableError,
 )
+
+if TYPE_CHECKING:
+    from reconciler.catalog.client import Answer
 
 ENDPOINT_PATH = "model/draft"
 
@@ -85,7 +88,7 @@ def amend(error: CatalogError, suffix: str) -> CatalogError:
     return error
 
 
-def json_object(response: httpx.Response) -> dict[str, Any] | None:
+def json_object(response: Answer) -> dict[str, Any] | None:
     try:
         data = json.loads(response.content)
     except ValueError:
@@ -93,7 +96,7 @@ def json_object(response: httpx.Response) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def response_message(response: httpx.Response, body: dict[str, Any] | None) -> str:
+def response_message(response: Answer, body: dict[str, Any] | None) -> str:
     """The server's words, or for a body that is not ours (a proxy's page) a short excerpt."""
     if body is not None:
         for key in ("message", "detail"):
@@ -117,7 +120,7 @@ def field_errors(body: dict[str, Any] | None) -> list[tuple[str, str]]:
     ]
 
 
-def retry_after_header(response: httpx.Response) -> str | None:
+def retry_after_header(response: Answer) -> str | None:
     return response.headers.get("Retry-After")
 
 
@@ -139,7 +142,7 @@ def describe_transport_error(exc: BaseException) -> tuple[str, bool]:
         return "the connection to the catalog was lost before the response arrived", False
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return "could not connect to the catalog", True
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
         return "timed out waiting for the catalog", False
     return "the connection to the catalog was lost before the response arrived", False
 

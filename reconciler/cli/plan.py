@@ -136,6 +136,10 @@ async def plan(
                 result = await stage_plan(
                     client, result, on, parallelism=settings.parallelism, progress=progress
                 )
+    digest = manifests_digest(desired) if out is not None else ""
+    # Nothing below needs the desired models: free them before the plan is rendered,
+    # the run's peak (at 10,000 models they hold about as much as the rendered text).
+    del desired
     emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
     if out is not None:
         saved = SavedPlan(
@@ -143,7 +147,7 @@ async def plan(
             endpoint=endpoint_label(settings.endpoint),
             state_lineage=store.lineage_of(doc),
             state_serial=doc.serial,
-            manifests_digest=manifests_digest(desired),
+            manifests_digest=digest,
             plan=result,
         )
         try:

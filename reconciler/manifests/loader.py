@@ -9,6 +9,7 @@ to the models read in the same run from its directory and below.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import stat
 from collections.abc import Sequence
@@ -239,11 +240,17 @@ def defaults_directories(directory: Path) -> list[Path]:
     return list(reversed((directory, *directory.parents)))
 
 
+@functools.lru_cache(maxsize=4096)
+def _defaults_directories(directory: Path) -> list[Path]:
+    # Many models share a directory: its parents are worked out once, not per model.
+    return defaults_directories(directory)
+
+
 def _desired(item: _Parsed, defaults: dict[Path, _Parsed]) -> DesiredModel | None:
     model = item.model
     if not isinstance(model, ModelDocument) or item.problems:
         return None
-    chain = [defaults[d] for d in defaults_directories(item.directory) if d in defaults]
+    chain = [defaults[d] for d in _defaults_directories(item.directory) if d in defaults]
     layers = [layer for layer in chain if isinstance(layer.model, DefaultsDocument)]
     layers.append(item)
     merged, conflicts = merge_specs([layer.model.spec for layer in layers if layer.model])

@@ -12,8 +12,11 @@ position of its key and of itself, so later checks can point at it.
 from __future__ import annotations
 
 import codecs
+import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +99,16 @@ class YamlDocument:
 
     value: Any
     start: Mark
-    nodes: dict[YamlPath, Spot]
+    # The spots, or how to find them again: a document read from a file keeps the
+    # file's text and reads its positions only when a problem needs one (10,000
+    # manifests held ~80 MiB of spots, and almost none is ever asked for).
+    spots: dict[YamlPath, Spot] | Callable[[], dict[YamlPath, Spot]]
     rejected: frozenset[YamlPath] = field(default_factory=frozenset)
     flawed: bool = False  # reading it found a problem (e.g. a duplicate key)
+
+    @property
+    def nodes(self) -> dict[YamlPath, Spot]:
+        return self.spots if isinstance(self.spots, dict) else self.spots()
 
     def locate(self, path: YamlPath) -> tuple[YamlPath, Located]:
         """The deepest located prefix of ``path`` and its position."""
@@ -136,7 +146,13 @@ def read_yaml_file(
     """Read one file: size limit, UTF-8, then strict YAML; problems instead of exceptions."""
     try:
         with path.open("rb") as stream:
-            data = stream.read(limits.max_file_bytes + 1)
+            # Read up to one byte over the limit, but ask for no more than the file
+            # holds: a read of the limit itself allocates it (1 MiB) for every file.
+            wanted = limits.max_file_bytes + 1
+            size = os.fstat(stream.fileno()).st_size
+            data = stream.read(min(size + 1, wanted))
+            if len(data) > size:  # it grew since, or has no size (a pipe): read on
+                data += stream.read(wanted - len(data))
     except OSError as exc:
         return [], [ManifestProblem(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
     if len(data) > limits.max_file_bytes:
@@ -168,12 +184,40 @@ def parse_yaml(
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
     """Compose and build every document of ``text``; empty documents are skipped."""
     nodes, error = compose_documents(text, limits.max_depth, libyaml=libyaml)
-    builder = _Builder(file, limits)
-    documents = [doc for doc in (builder.document(node) for node in nodes) if doc is not None]
+    builder = _Builder(file, limits, record=False)
+    source = _Source(text, file, limits, libyaml)
+    built = (
+        builder.document(node, partial(source.spots, index)) for index, node in enumerate(nodes)
+    )
+    documents = [doc for doc in built if doc is not None]
     if error is not None:
         problem = parse_error_problem(error, text, file, len(nodes), limits.max_depth)
         builder.problems.append(problem)
     return documents, builder.problems
+
+
+class _Source:
+    """A file's text, kept to read its documents' positions again if a problem needs them.
+
+    Reading again is the same composition and the same build as the first time, so
+    the spots are exactly those the first read would have recorded.
+    """
+
+    __slots__ = ("_spots", "file", "libyaml", "limits", "text")
+
+    def __init__(self, text: str, file: str, limits: YamlLimits, libyaml: bool) -> None:
+        self.text, self.file, self.limits, self.libyaml = text, file, limits, libyaml
+        self._spots: list[dict[YamlPath, Spot]] | None = None
+
+    def spots(self, index: int) -> dict[YamlPath, Spot]:
+        if self._spots is None:
+            nodes, _ = compose_documents(self.text, self.limits.max_depth, libyaml=self.libyaml)
+            builder = _Builder(self.file, self.limits, record=True)
+            self._spots = []
+            for node in nodes:
+                document = builder.document(node, {})
+                self._spots.append(document.nodes if document is not None else {})
+        return self._spots[index]
 
 
 def _size(count: int) -> str:
@@ -217,8 +261,9 @@ class _Walk:
 class _Builder:
     """Builds plain values from composed nodes, applying every strictness rule."""
 
-    def __init__(self, file: str, limits: YamlLimits) -> None:
+    def __init__(self, file: str, limits: YamlLimits, *, record: bool = True) -> None:
         self.file, self.limits = file, limits
+        self._record = record  # whether to keep each value's spot
         self.problems: list[ManifestProblem] = []
         self._seen: set[int] = set()
         self._alias_nodes = 0
@@ -230,8 +275,13 @@ class _Builder:
             ManifestProblem(self.file, mark.line, mark.column, format_path(path), message)
         )
 
-    def document(self, root: Node) -> YamlDocument | None:
-        """The document of ``root``, or None when it is empty or had to be abandoned."""
+    def document(
+        self, root: Node, spots: Callable[[], dict[YamlPath, Spot]] | dict[YamlPath, Spot]
+    ) -> YamlDocument | None:
+        """The document of ``root``, or None when it is empty or had to be abandoned.
+
+        Its spots are those recorded now, or (not recording) ``spots``.
+        """
         if self._exhausted or (isinstance(root, ScalarNode) and root.tag == _NULL):
             return None
         walk = _Walk()
@@ -243,7 +293,8 @@ class _Builder:
             self._exhausted = abort.whole_file
             return None
         flawed = len(self.problems) > before
-        return YamlDocument(value, _mark(root), walk.nodes, frozenset(walk.rejected), flawed)
+        kept = walk.nodes if self._record else spots
+        return YamlDocument(value, _mark(root), kept, frozenset(walk.rejected), flawed)
 
     def _build(
         self,
@@ -268,7 +319,8 @@ class _Builder:
                 limit = self.limits.max_alias_nodes
                 message = f"aliases expand to more than {limit} values: write the values out"
                 raise _Abort(alias[1], alias[0], message, whole_file=True)
-        walk.nodes[path] = _spot(node, key)
+        if self._record:
+            walk.nodes[path] = _spot(node, key)
         tag = node.tag
         if isinstance(node, ScalarNode):
             if tag not in _SCALAR_TAGS:

@@ -69,7 +69,7 @@ def compare(
                 added[field] = list(level.t2 or ())
                 removed[field] = list(level.t1 or ())
     for field in changed:
-        changes[field] = FieldChange(
+        changes[field] = FieldChange.of(
             field=field,
             before=display(field, before[field]),
             after=display(field, after[field]),
@@ -123,4 +123,4 @@ def _appeared(field: str, value: Any) -> FieldChange:
     # A list field's items are the value's own items: shared, not displayed twice (a
     # plan of 10,000 creates held every list twice).
     items = tuple(shown) if field in LIST_FIELDS and value is not None else ()
-    return FieldChange(field=field, before=None, after=shown, added=items)
+    return FieldChange.of(field=field, before=None, after=shown, added=items)

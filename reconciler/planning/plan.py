@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -42,6 +43,34 @@ class FieldChange(Frozen):
     after: Any = None
     added: tuple[Any, ...] = ()
     removed: tuple[Any, ...] = ()
+
+    @classmethod
+    def of(
+        cls,
+        field: str,
+        before: Any = None,
+        after: Any = None,
+        added: Iterable[Any] = (),
+        removed: Iterable[Any] = (),
+    ) -> FieldChange:
+        """One the planner made: built without validating, sharing one fields-set.
+
+        The planner's own values need no checking, and a plan of 10,000 creates holds
+        about 140,000 of these: validation's copies and a set per instance cost about
+        30 MiB. Equal (and hashing, dumping) exactly as the validated form.
+        """
+        return cls.model_construct(
+            _ALL_FIELDS,
+            field=field,
+            before=before,
+            after=after,
+            added=tuple(added),
+            removed=tuple(removed),
+        )
+
+
+# Frozen models never change their fields-set, so the constructed ones can share it.
+_ALL_FIELDS = frozenset(FieldChange.model_fields)
 
 
 class ModelChange(Frozen):

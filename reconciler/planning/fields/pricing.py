@@ -8,6 +8,7 @@ unit, amount by value, currency by code), whatever their ids; repeats count (a m
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
@@ -25,7 +26,14 @@ PriceKey = tuple[str, str, str, str]
 
 def normalize_amount(amount: Any) -> str:
     """A decimal amount in one spelling: ``"0.60"`` -> ``"0.6"``, ``"10"`` stays ``"10"``."""
-    text = str(amount).strip()
+    return _normalize_text(str(amount))
+
+
+# A catalog repeats a few amounts many times over, and a plan normalizes each several
+# times (normalize, then compare): worked out once per spelling.
+@functools.lru_cache(maxsize=8192)
+def _normalize_text(amount: str) -> str:
+    text = amount.strip()
     try:
         value = Decimal(text)
     except InvalidOperation:
