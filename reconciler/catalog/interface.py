@@ -39,6 +39,15 @@ class Catalog(DraftReader, Protocol):
         ...
 
 
+class Recorded(Protocol):
+    """What a refresh needs of a model's state record: the draft it is in."""
+
+    @property
+    def draft_id(self) -> str:
+        """The draft the state records for the model."""
+        ...
+
+
 class Progress(Protocol):
     """Where a long phase (refresh, stage, apply) reports each finished item."""
 

@@ -6,8 +6,7 @@ import asyncio
 import hashlib
 from collections.abc import Iterable, Mapping
 
-from reconciler.apply.state import ModelRecord
-from reconciler.catalog.interface import DraftReader, Progress
+from reconciler.catalog.interface import DraftReader, Progress, Recorded
 from reconciler.catalog.wire import DraftFormState
 from reconciler.errors import AuthError, CatalogError, NotFoundError, RateLimitedError
 from reconciler.manifests.model import DesiredModel
@@ -15,7 +14,7 @@ from reconciler.manifests.model import DesiredModel
 
 def drafts_to_read(
     desired: Iterable[DesiredModel],
-    records: Mapping[str, ModelRecord],
+    records: Mapping[str, Recorded],
     targets: frozenset[str] | None,
 ) -> dict[str, str]:
     """Model key -> draft id for every model a plan must look at.
