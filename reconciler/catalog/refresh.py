@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from reconciler.catalog.interface import DraftReader, Progress, Recorded
 from reconciler.catalog.wire import DraftFormState
@@ -48,24 +49,32 @@ async def read_drafts(
     *,
     parallelism: int,
     progress: Progress,
-) -> dict[str, DraftFormState | None]:
-    """Read each draft once, at most ``parallelism`` at a time; ``None`` for a 404."""
+    keep: Callable[[str, DraftFormState], Any] | None = None,
+) -> dict[str, Any]:
+    """Read each draft once, at most ``parallelism`` at a time; ``None`` for a 404.
+
+    ``keep(key, draft)`` is what is kept of each draft (the draft itself without it): called
+    as each response arrives, so a caller that needs only part of 10,000 drafts never holds
+    them all whole.
+    """
     gate = asyncio.Semaphore(max(parallelism, 1))
 
-    async def read_one(key: str, draft_id: str) -> DraftFormState | None:
+    async def read_one(key: str, draft_id: str) -> Any:
         async with gate:
             try:
-                live: DraftFormState | None = await client.read(draft_id)
+                draft = await client.read(draft_id)
             except NotFoundError:
-                live = None
+                draft = None
             except CatalogError as exc:
                 if _about_this_draft(exc):
                     exc.model_key, exc.draft_id = key, draft_id
                 else:
                     exc.model_key = exc.draft_id = None
                 raise
-        progress.advance(key, "read" if live is not None else "not found")
-        return live
+        progress.advance(key, "read" if draft is not None else "not found")
+        if draft is None or keep is None:
+            return draft
+        return keep(key, draft)
 
     try:
         async with asyncio.TaskGroup() as group:

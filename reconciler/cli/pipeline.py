@@ -15,10 +15,13 @@ from rich.console import Console
 from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.client import CatalogClient
 from reconciler.catalog.refresh import drafts_to_read, in_shard, prove_catalog, read_drafts
+from reconciler.catalog.wire import DraftFormState
 from reconciler.cli.common import Settings, warn
 from reconciler.errors import UsageError
 from reconciler.manifests.loader import load_manifests
 from reconciler.manifests.model import DesiredModel
+from reconciler.planning.live import LiveDraft, compact
+from reconciler.planning.normalize import managed_fields
 from reconciler.planning.plan import Plan
 from reconciler.planning.planner import build_plan
 
@@ -168,7 +171,11 @@ async def make_plan(
             await prove_catalog(client)
         with settings.progress("Refreshing", len(drafts), lines=False) as progress:
             live = await read_drafts(
-                client, drafts, parallelism=settings.parallelism, progress=progress
+                client,
+                drafts,
+                parallelism=settings.parallelism,
+                progress=progress,
+                keep=_keeper(desired),
             )
     # A model not read is planned from its last applied state (the planner's baseline
     # for a draft this run did not read), so it is a no-op unless the manifests change it.
@@ -190,6 +197,12 @@ async def make_plan(
         )
         plan = plan.model_copy(update={"warnings": (*plan.warnings, note)})
     return plan
+
+
+def _keeper(desired: Sequence[DesiredModel]) -> Callable[[str, DraftFormState], LiveDraft]:
+    """Keep of each draft read what the planner compares: its model's managed fields."""
+    fields = {model.key: managed_fields(model) for model in desired}
+    return lambda key, draft: compact(draft, fields.get(key, ()))
 
 
 def _running(holder: dict[str, object]) -> str:

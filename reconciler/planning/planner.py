@@ -25,13 +25,12 @@ from reconciler.errors import PlanError, PlanProblem
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.diff import ModelDiff, diff_create, diff_model, drift
 from reconciler.planning.fields import display
+from reconciler.planning.live import LiveDraft, compact
 from reconciler.planning.normalize import (
     comparable,
     desired_digest,
-    live_fingerprint,
     managed_fields,
     normalize_desired,
-    normalize_live,
 )
 from reconciler.planning.plan import (
     STAGED_KEY_PREFIX,
@@ -58,10 +57,15 @@ class ModelRecord(Protocol):
         ...
 
 
+# A live draft as read, or as a refresh kept it (``planning.live``): made for the model's
+# managed fields, or for none when the model has no manifest.
+Live = DraftFormState | LiveDraft
+
+
 def build_plan(
     desired: Sequence[DesiredModel],
     records: Mapping[str, ModelRecord],
-    live: Mapping[str, DraftFormState | None],
+    live: Mapping[str, Live | None],
     *,
     prune: bool = False,
     targets: frozenset[str] | None = None,
@@ -166,7 +170,7 @@ def build_plan(
 def _plan_model(
     model: DesiredModel,
     record: ModelRecord | None,
-    reads: Mapping[str, DraftFormState | None],
+    reads: Mapping[str, Live | None],
     *,
     refreshed: bool,
 ) -> tuple[ModelChange, DriftEntry | None]:
@@ -186,9 +190,10 @@ def _plan_model(
     warnings: list[str] = []
     drift_entry = None
     if current is not None:
-        baseline = normalize_live(current, fields)
-        common.update(live_fingerprint=live_fingerprint(current), pending_ids=current.pending_ids)
-        warnings.extend(_pending_warning(current))
+        view = compact(current, fields)
+        baseline = view.normalized(fields)
+        common.update(live_fingerprint=view.fingerprint, pending_ids=view.pending_ids)
+        warnings.extend(_pending_warning(view))
         if record:
             drifted = drift(record.last_applied, baseline, fields)
             if drifted:
@@ -234,19 +239,18 @@ def _conflicts(
     return found
 
 
-def _deactivate(
-    key: str, record: ModelRecord, reads: Mapping[str, DraftFormState | None]
-) -> ModelChange:
+def _deactivate(key: str, record: ModelRecord, reads: Mapping[str, Live | None]) -> ModelChange:
     draft_id, current = record.draft_id, reads.get(key)
     common: dict[str, Any] = {"key": key, "action": "deactivate", "draft_id": draft_id}
     if key in reads and current is None:
         gone = f"draft {draft_id} no longer exists; the model is only dropped from the state"
         return ModelChange(warnings=(gone,), **common)
     if current is not None:
+        view = compact(current, ())
         common.update(
-            live_fingerprint=live_fingerprint(current),
-            pending_ids=current.pending_ids,
-            warnings=_pending_warning(current),
+            live_fingerprint=view.fingerprint,
+            pending_ids=view.pending_ids,
+            warnings=_pending_warning(view),
         )
     active = current.active if current is not None else record.last_applied.get("active")
     if active is False:
@@ -259,7 +263,7 @@ def _deactivate(
     )
 
 
-def _pending_warning(current: DraftFormState) -> tuple[str, ...]:
+def _pending_warning(current: Live) -> tuple[str, ...]:
     ours = sorted(k for k in current.pending_ids if k.startswith(STAGED_KEY_PREFIX))
     others = sorted(k for k in current.pending_ids if not k.startswith(STAGED_KEY_PREFIX))
     warnings = []
