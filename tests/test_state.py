@@ -283,6 +283,32 @@ def test_a_log_that_changed_something_is_still_written_with_the_serial_advanced(
     assert loaded.models["m-0001"].last_applied == {"name": "changed"}
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["a model added", "a journal entry left", "the batch being accepted"],
+)
+def test_a_log_that_changed_keys_or_the_document_itself_is_written(tmp_path, change):
+    store, doc = _saved_with(tmp_path, 2)
+    serial = doc.serial
+    if change == "a model added":
+        doc.models["m-0002"] = ModelRecord(draft_id="d2")
+        store.log(doc, ["m-0002"])
+    elif change == "a journal entry left":
+        doc.journal["m-0000"] = _entry("m-0000")
+        store.log(doc, ["m-0000"])
+    else:
+        doc.accepting_batch = "0" * 32
+        store.log(doc, [], batch=True)
+    store.compact()
+    loaded = StateStore(store.path).load()
+    assert loaded.serial == serial + 1
+    assert (len(loaded.models), len(loaded.journal), loaded.accepting_batch) == {
+        "a model added": (3, 0, None),
+        "a journal entry left": (2, 1, None),
+        "the batch being accepted": (2, 0, "0" * 32),
+    }[change]
+
+
 def test_an_unchanged_document_in_a_hand_formatted_file_is_not_rewritten(tmp_path):
     # Content decides, not formatting: keys out of order and no indentation are the same state.
     store, doc = _saved_with(tmp_path, 2)
@@ -298,3 +324,16 @@ def test_an_unchanged_document_in_a_hand_formatted_file_is_not_rewritten(tmp_pat
     store.compact()
     assert store.path.read_bytes() == before
     assert not store.wal_path.exists()
+
+
+@pytest.mark.parametrize("count", [0, 1, 1201])
+def test_the_state_file_is_written_in_pieces_as_pydantic_writes_it_whole(tmp_path, count):
+    store, doc = _saved_with(tmp_path, count)
+    doc.models['zé-"quoted"'] = ModelRecord(
+        draft_id="d-é", last_applied={"name": "Ünïcode\n", "pricing": [{"amount": "0.1"}]}
+    )
+    doc.journal = {"m-0000": _entry("m-0000"), "m-0001": _entry("m-0001")} if count else {}
+    whole = doc.model_copy(update={"serial": doc.serial + 1}, deep=True)
+    whole.models = dict(sorted(whole.models.items()))
+    store.save(doc)
+    assert store.path.read_text(encoding="utf-8") == whole.model_dump_json(indent=2) + "\n"

@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from reconciler.apply.state_checks import document_problem, shared_draft
 from reconciler.errors import LockError, StateError
@@ -89,6 +89,27 @@ class StateDocument(BaseModel):
     # The all-or-nothing batch whose every proposal was staged and which is being
     # accepted: set in one write, so a crash leaves the batch wholly decided or not.
     accepting_batch: str | None = None
+
+
+_MODELS: TypeAdapter[dict[str, ModelRecord]] = TypeAdapter(dict[str, ModelRecord])
+_JOURNAL: TypeAdapter[dict[str, JournalEntry]] = TypeAdapter(dict[str, JournalEntry])
+_PIECE = 500  # records per piece of a rendered state file
+
+
+def _mapping_parts(adapter: TypeAdapter[dict[str, Any]], items: dict[str, Any]) -> Iterator[str]:
+    """A mapping of a state document as ``model_dump_json(indent=2)`` writes it in place
+    (one level in), a few hundred entries at a time."""
+    if not items:
+        yield "{}"
+        return
+    keys = list(items)
+    yield "{\n"
+    for start in range(0, len(keys), _PIECE):
+        piece = {key: items[key] for key in keys[start : start + _PIECE]}
+        lines = adapter.dump_json(piece, indent=2).decode().split("\n")[1:-1]
+        separator = ",\n" if start else ""
+        yield separator + "\n".join("  " + line for line in lines)
+    yield "\n  }"
 
 
 class StateStore:
@@ -222,10 +243,20 @@ class StateStore:
             return False
         if not isinstance(on_disk, dict):
             return False
-        ours = doc.model_dump(mode="json")
+        # Record by record, after the cheap checks: a dump of a whole 10,000-model document
+        # at once is about 60 MiB, and after an apply of new models the keys alone differ.
+        models, journal = on_disk.pop("models", None), on_disk.pop("journal", None)
+        if not isinstance(models, dict) or not isinstance(journal, dict):
+            return False
+        if models.keys() != doc.models.keys() or journal.keys() != doc.journal.keys():
+            return False
         on_disk.pop("serial", None)
-        ours.pop("serial", None)
-        return on_disk == ours
+        rest = doc.model_dump(mode="json", exclude={"serial", "models", "journal"})
+        return (
+            on_disk == rest
+            and all(doc.models[k].model_dump(mode="json") == v for k, v in models.items())
+            and all(doc.journal[k].model_dump(mode="json") == v for k, v in journal.items())
+        )
 
     def _drop_log(self) -> None:
         """Remove the log: the file on disk holds everything it said."""
@@ -302,7 +333,7 @@ class StateStore:
 
         The whole document is on disk then, so a log beside it is folded in and removed.
         """
-        self.write(self.render(doc))
+        self.write(self.render_parts(doc))
         self._file_serial, self._file_catalog = doc.serial, doc.catalog
         self._logged = None
         self._drop_log()
@@ -314,13 +345,30 @@ class StateStore:
         Sorted keys keep the committed file's diffs small; pydantic's own JSON encoder
         is several times faster than ``json.dumps`` on a large catalog.
         """
+        return "".join(StateStore.render_parts(doc))
+
+    @staticmethod
+    def render_parts(doc: StateDocument) -> Iterator[str]:
+        """``render``'s text in pieces of a few hundred records each, serial advanced.
+
+        The whole text of 10,000 models at once (and pydantic's buffer behind it) was the
+        peak of an apply's memory; each piece is the same JSON, indented as it would be
+        in place.
+        """
         doc.serial += 1
         doc.models = dict(sorted(doc.models.items()))
         doc.journal = dict(sorted(doc.journal.items()))
-        return doc.model_dump_json(indent=2) + "\n"
+        shell = doc.model_copy(update={"models": {}, "journal": {}}).model_dump_json(indent=2)
+        head, rest = shell.split('"models": {}', 1)
+        middle, tail = rest.split('"journal": {}', 1)
+        yield head + '"models": '
+        yield from _mapping_parts(_MODELS, doc.models)
+        yield middle + '"journal": '
+        yield from _mapping_parts(_JOURNAL, doc.journal)
+        yield tail + "\n"
 
-    def write(self, text: str) -> None:
-        """Replace the state file with ``text`` atomically and durably."""
+    def write(self, text: str | Iterable[str]) -> None:
+        """Replace the state file with ``text`` (or its pieces) atomically and durably."""
         try:
             self._write(text)
         except OSError as exc:
@@ -329,14 +377,14 @@ class StateStore:
                 "the previous state is unchanged"
             ) from None
 
-    def _write(self, text: str) -> None:
+    def _write(self, text: str | Iterable[str]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             # mkstemp makes the file private; the state is meant to be committed and shared.
             os.fchmod(fd, 0o644)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
+                handle.writelines((text,) if isinstance(text, str) else text)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, self.path)
