@@ -20,6 +20,7 @@ from reconciler.cli.common import (
     Settings,
     catalog_options,
     emit,
+    emit_lines,
     now,
     run,
 )
@@ -39,6 +40,7 @@ from reconciler.planning.plan import Plan, SafetyLimits
 from reconciler.planning.planner import build_plan
 from reconciler.planning.saved import PlanBasis, SavedPlan
 from reconciler.render.formats import RenderOptions, render_outcomes, render_plan
+from reconciler.render.text import text_lines
 
 
 @click.command()
@@ -226,7 +228,7 @@ async def _settle(settings: Settings, applier: Applier, doc: StateDocument) -> A
 def _show(plan: Plan, fmt: str, settings: Settings) -> None:
     """The plan about to be applied: on stdout for text, else on stderr beside the result."""
     if fmt == "text":
-        emit(render_plan(plan, "text", RenderOptions(color=settings.color)))
+        emit_lines(text_lines(plan, color=settings.color))
     else:
         settings.err.print(render_plan(plan, "text"), markup=False)
 

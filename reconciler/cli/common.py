@@ -6,7 +6,7 @@ import asyncio
 import functools
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,6 +239,29 @@ def run(coro_fn: Callable[..., Coroutine[Any, Any, T]]) -> Callable[..., T]:
 def emit(text: str) -> None:
     """Write a rendered document to stdout, ending with one newline."""
     click.echo(text.rstrip("\n"))
+
+
+def emit_lines(lines: Iterable[str]) -> None:
+    """``emit`` of the lines joined, written a few thousand lines at a time as they come.
+
+    A text plan of 10,000 creates is 150,000 lines: held whole (the lines, their join and
+    its encoding) it was the peak of ``plan`` and ``apply``. Empty lines at the end are
+    dropped, as ``emit`` drops them.
+    """
+    chunk: list[str] = []
+    blanks = 0
+    for line in lines:
+        if not line:
+            blanks += 1
+            continue
+        chunk.extend([""] * blanks)
+        blanks = 0
+        chunk.append(line)
+        if len(chunk) >= 2000:
+            click.echo("\n".join(chunk))
+            chunk = []
+    if chunk:
+        click.echo("\n".join(chunk))
 
 
 def warn(err: Console, message: str) -> None:

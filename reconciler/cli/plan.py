@@ -17,6 +17,7 @@ from reconciler.cli.common import (
     Settings,
     catalog_options,
     emit,
+    emit_lines,
     now,
     run,
 )
@@ -32,6 +33,7 @@ from reconciler.errors import PlanFileError, UsageError
 from reconciler.planning.normalize import manifests_digest
 from reconciler.planning.saved import SavedPlan, endpoint_label
 from reconciler.render import render as render_plan
+from reconciler.render.text import text_lines
 
 
 class RefreshType(click.ParamType):
@@ -140,7 +142,10 @@ async def plan(
     # Nothing below needs the desired models: free them before the plan is rendered,
     # the run's peak (at 10,000 models they hold about as much as the rendered text).
     del desired
-    emit(render_plan(result, fmt, color=settings.color and fmt == "text"))
+    if fmt == "text":
+        emit_lines(text_lines(result, color=settings.color))
+    else:
+        emit(render_plan(result, fmt))
     if out is not None:
         saved = SavedPlan(
             created_at=now(),

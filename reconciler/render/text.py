@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from reconciler.planning.plan import FieldChange, ModelChange, Plan
@@ -32,62 +32,68 @@ ACTIONS_HEADING = "reconciler will perform the following actions:"
 
 def render_text(plan: Plan, *, color: bool = False, actions_heading: str = ACTIONS_HEADING) -> str:
     """The plan for a terminal or a log; ANSI colour only when ``color`` is set."""
+    return "\n".join(text_lines(plan, color=color, actions_heading=actions_heading)) + "\n"
+
+
+def text_lines(
+    plan: Plan, *, color: bool = False, actions_heading: str = ACTIONS_HEADING
+) -> Iterator[str]:
+    """``render_text``'s lines one at a time: a plan of 10,000 creates is 150,000 lines,
+    which a caller can write as they come rather than hold at once."""
 
     def paint(style: str, text: str) -> str:
         return f"{_STYLES[style]}{text}{_RESET}" if color else text
 
-    out: list[str] = []
     if not plan.refreshed:
-        out += ["Note: planned from the state without reading the live drafts.", ""]
+        yield from ["Note: planned from the state without reading the live drafts.", ""]
     if plan.targets is not None:
-        out += [f"Note: planned for the targeted models only: {', '.join(plan.targets)}.", ""]
+        yield from [f"Note: planned for the targeted models only: {', '.join(plan.targets)}.", ""]
     if plan.drift:
-        out += [paint("bold", "Changes made outside reconciler since the last apply:"), ""]
+        yield from [paint("bold", "Changes made outside reconciler since the last apply:"), ""]
         for entry in plan.drift:
-            out.append(f"  {paint('update', '~')} {entry.key} (draft {entry.draft_id})")
-            out += _field_lines(entry.field_changes, paint, creating=False)
-        out.append("")
+            yield f"  {paint('update', '~')} {entry.key} (draft {entry.draft_id})"
+            yield from _field_lines(entry.field_changes, paint, creating=False)
+        yield ""
     if plan.without_manifest:
         title = "In the state and active in the catalog, but no manifest:"
-        out += [paint("bold", title), ""]
+        yield from [paint("bold", title), ""]
         for entry in plan.without_manifest:
-            out.append(f"  {paint('warning', '!')} {entry.key} (draft {entry.draft_id})")
-        out += ["", "  Restore their manifests, or run with --prune to deactivate them.", ""]
+            yield f"  {paint('warning', '!')} {entry.key} (draft {entry.draft_id})"
+        yield from ["", "  Restore their manifests, or run with --prune to deactivate them.", ""]
     if plan.conflicts:
         title = "Conflicts: changed in git and in the catalog since the last apply (git wins):"
-        out += [paint("warning", title), ""]
+        yield from [paint("warning", title), ""]
         for conflict in plan.conflicts:
-            out += [
+            yield from [
                 f"  {paint('warning', '!')} {conflict.key}.{conflict.field}",
                 f"      last applied: {format_value(conflict.last_applied)}",
                 f"      catalog:      {format_value(conflict.catalog)}",
                 f"      git:          {format_value(conflict.git)}",
             ]
-        out.append("")
+        yield ""
     main = [c for c in plan.changes if c.action in ("adopt", "create", "update")]
     if main:
-        out += [paint("bold", actions_heading), ""]
+        yield from [paint("bold", actions_heading), ""]
         for change in main:
-            out += _change_lines(change, paint)
-        out.append("")
+            yield from _change_lines(change, paint)
+        yield ""
     deactivations = [c for c in plan.changes if c.action == "deactivate"]
     if deactivations:
         title = "Deactivations (the catalog has no delete; these models are set inactive):"
-        out += [paint("bold", title), ""]
+        yield from [paint("bold", title), ""]
         for change in deactivations:
-            out += _change_lines(change, paint)
-        out.append("")
+            yield from _change_lines(change, paint)
+        yield ""
     warnings = plan_warnings(plan)
     if warnings:
-        out += [paint("warning", "Warnings:"), ""]
-        out += [f"  - {w}" for w in warnings]
-        out.append("")
+        yield from [paint("warning", "Warnings:"), ""]
+        yield from [f"  - {w}" for w in warnings]
+        yield ""
     if plan.missing_line:
-        out += [paint("warning", plan.missing_line), ""]
+        yield from [paint("warning", plan.missing_line), ""]
     if plan.stage is not None:
-        out += _stage_lines(plan, paint)
-    out.append(paint("bold", plan.summary.line()))
-    return "\n".join(out) + "\n"
+        yield from _stage_lines(plan, paint)
+    yield paint("bold", plan.summary.line())
 
 
 def _stage_lines(plan: Plan, paint: _Paint) -> list[str]:
