@@ -2,6 +2,7 @@ import json
 
 import pydantic
 import pytest
+from plan_builders import fixed_plan
 
 from reconciler.errors import PlanFileError, ReconcilerError, UnsafePlanError
 from reconciler.planning.plan import (
@@ -243,3 +244,16 @@ def test_a_damaged_plan_is_refused_with_the_broken_field():
 )
 def test_endpoint_labels_never_carry_credentials_paths_or_queries(endpoint, label):
     assert endpoint_label(endpoint) == label
+
+
+def test_the_plan_for_applying_keeps_everything_but_the_field_level_changes():
+    plan = fixed_plan()
+    assert any(c.field_changes for c in plan.changes)
+    applying = plan.for_applying()
+    assert all(not c.field_changes for c in applying.changes)
+    assert [c.model_dump(exclude={"field_changes"}) for c in applying.changes] == [
+        c.model_dump(exclude={"field_changes"}) for c in plan.changes
+    ]
+    assert applying.model_dump(exclude={"changes"}) == plan.model_dump(exclude={"changes"})
+    assert applying.drift == plan.drift
+    assert applying.summary == plan.summary

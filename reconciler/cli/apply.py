@@ -179,6 +179,8 @@ async def apply(
                     plan.raise_if_conflicts()
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
+                # Shown and checked: what is only for people need not be held while applying.
+                plan = plan.for_applying()
                 with guard.writing():
                     result = await _apply(settings, applier, plan, partial=partial)
             if result.stopped is None:

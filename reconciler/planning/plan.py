@@ -315,6 +315,22 @@ class Plan(Frozen):
         drifted = {entry.key for entry in self.drift}
         return tuple(c for c in self.changes if c.action == "noop" and c.key in drifted)
 
+    def for_applying(self) -> Plan:
+        """The plan as the applier reads it: each change without its field-level changes.
+
+        Those are for people (renderers) and the saved plan's proofs; the applier sends
+        each change's patch. A plan of 10,000 creates holds about 60 MiB of them, so
+        ``apply`` keeps this form once the plan is shown and checked.
+        """
+        return self.model_copy(
+            update={
+                "changes": tuple(
+                    c.model_copy(update={"field_changes": ()}) if c.field_changes else c
+                    for c in self.changes
+                )
+            }
+        )
+
     def raise_if_unsafe(self, limits: SafetyLimits | None = None, *, force: bool = False) -> None:
         """Refuse a plan that updates or deactivates too large a share of the catalog.
 
