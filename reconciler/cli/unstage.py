@@ -9,7 +9,7 @@ import click
 
 from reconciler.apply.keys import is_ours, is_stale
 from reconciler.apply.stage import withdraw
-from reconciler.apply.state import StateStore
+from reconciler.apply.state import StateDocument, StateStore
 from reconciler.catalog.refresh import read_drafts
 from reconciler.cli.common import Settings, catalog_options, emit, run
 from reconciler.cli.pipeline import DEFAULT_MANIFESTS, check_targets, load_desired, target_options
@@ -38,6 +38,7 @@ async def unstage(
     """Reject the still-pending proposals PLAN_FILE staged (`plan --stage --out`); idempotent."""
     if (plan_file is None) == (not stale):
         raise UsageError("unstage takes a plan file made with `plan --stage --out`, or --stale")
+    doc: StateDocument | None = None
     async with settings.open_client() as client:
         if plan_file is not None:
             saved = read_saved_plan(plan_file)
@@ -67,7 +68,8 @@ async def unstage(
         if targets or excludes:
             # Folders and files resolve through the manifests, when there are any.
             desired = load_desired(()) if DEFAULT_MANIFESTS.is_dir() else []
-            doc = StateStore(settings.state_path).load()
+            if doc is None:
+                doc = StateStore(settings.state_path).load()
             chosen = check_targets(
                 targets, desired, doc, excludes, also=(key for key, _, _ in proposals)
             )
