@@ -314,3 +314,17 @@ def test_key_paths_read_as_written():
     assert format_path(("spec", "pricing", 0, "amount")) == "spec.pricing[0].amount"
     assert format_path(()) == ""
     assert format_path(("metadata",)) == "metadata"
+
+
+@pytest.mark.parametrize("libyaml", LOADERS)
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a: !!bool maybe\n", "'maybe' cannot be read as a boolean"),
+        ("a: !!int ''\n", "'' cannot be read as a number"),
+        ("a: !!float ''\n", "'' cannot be read as a number"),
+    ],
+)
+def test_an_explicit_tag_whose_constructor_fails_on_a_lookup_is_a_problem(libyaml, text, message):
+    # PyYAML raises KeyError / IndexError here, which once ended as an internal error.
+    assert problems_of(text, libyaml) == [f"f.yaml:1:4: a: {message}"]

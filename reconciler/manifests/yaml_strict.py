@@ -20,7 +20,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -31,6 +30,7 @@ from reconciler.manifests.yaml_compose import (
     parse_error_problem,
     too_deep_message,
 )
+from reconciler.manifests.yaml_quick import CONSTRUCT_ERRORS, Irregular, quick_value
 
 YamlPath = tuple[str | int, ...]
 
@@ -180,11 +180,16 @@ def decode_utf8(data: bytes, file: str) -> tuple[str, ManifestProblem | None]:
 
 
 def parse_yaml(
-    text: str, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
+    text: str, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML, quick: bool = True
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
-    """Compose and build every document of ``text``; empty documents are skipped."""
+    """Compose and build every document of ``text``; empty documents are skipped.
+
+    ``quick`` tries the quick build (``yaml_quick``) first where it can apply; the
+    result is the same either way (the tests compare the two).
+    """
     nodes, error = compose_documents(text, limits.max_depth, libyaml=libyaml)
-    builder = _Builder(file, limits, record=False)
+    # Without an anchor no value can be an alias: a document may then be built quickly.
+    builder = _Builder(file, limits, record=False, quick=quick and "&" not in text)
     source = _Source(text, file, limits, libyaml)
     built = (
         builder.document(node, partial(source.spots, index)) for index, node in enumerate(nodes)
@@ -261,9 +266,14 @@ class _Walk:
 class _Builder:
     """Builds plain values from composed nodes, applying every strictness rule."""
 
-    def __init__(self, file: str, limits: YamlLimits, *, record: bool = True) -> None:
+    def __init__(
+        self, file: str, limits: YamlLimits, *, record: bool = True, quick: bool = False
+    ) -> None:
         self.file, self.limits = file, limits
         self._record = record  # whether to keep each value's spot
+        # Whether to try the quick build first (yaml_quick): only for a text without
+        # anchors, and never when recording spots, which the quick build does not keep.
+        self._quick = quick and not record
         self.problems: list[ManifestProblem] = []
         self._seen: set[int] = set()
         self._alias_nodes = 0
@@ -284,6 +294,13 @@ class _Builder:
         """
         if self._exhausted or (isinstance(root, ScalarNode) and root.tag == _NULL):
             return None
+        if self._quick:
+            try:
+                value = quick_value(root, self.limits.max_depth)
+            except Irregular:
+                pass  # built again below, strictly, to find and place what is irregular
+            else:
+                return YamlDocument(value, _mark(root), spots)
         walk = _Walk()
         before = len(self.problems)
         try:
@@ -390,7 +407,7 @@ class _Builder:
             return node.value
         try:
             return _CONSTRUCTOR.yaml_constructors[node.tag](_CONSTRUCTOR, node)
-        except (ValueError, TypeError, AttributeError, OverflowError, yaml.YAMLError):
+        except CONSTRUCT_ERRORS:
             # An explicit tag on text it does not fit, e.g. ``!!int twelve``.
             walk.rejected.add(path)
             read_as = kind_words(short_tag(node.tag))
