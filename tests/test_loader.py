@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
 import yaml
 
 from reconciler.errors import ManifestError
+from reconciler.manifests import loader
 from reconciler.manifests.loader import load_manifests, load_report, manifest_files
 from reconciler.manifests.model import DesiredModel, SourceLocation
 from reconciler.manifests.yaml_strict import HAVE_LIBYAML, YamlLimits
@@ -501,3 +503,23 @@ def test_hundreds_of_models_in_many_files_all_load(tmp_path):
         (tmp_path / f"models-{file:02}.yaml").write_text("---\n".join(docs))
     models = load_manifests([tmp_path])
     assert [m.key for m in models] == [f"model-{n}" for n in range(500)]
+
+
+def test_loading_leaves_the_collector_thresholds_as_it_found_them(tmp_path, monkeypatch):
+    seen = []
+    real_read = loader.read_yaml_file
+
+    def read_and_note(*args, **kwargs):
+        seen.append(gc.get_threshold())
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(loader, "read_yaml_file", read_and_note)
+    before = gc.get_threshold()
+    (tmp_path / "bad.yaml").write_text("a: [unclosed\n")
+    (tmp_path / "ok.yaml").write_text("kind: Model\n")
+    report = load_report([tmp_path])
+    assert report.problems
+    assert gc.get_threshold() == before
+    # While reading, young objects are collected less often, and still collected.
+    assert len(seen) == 2
+    assert all(t[0] >= 20_000 and t[1:] == before[1:] for t in seen)
