@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from pathlib import Path
 
 import pytest
@@ -523,3 +524,40 @@ def test_loading_leaves_the_collector_thresholds_as_it_found_them(tmp_path, monk
     # While reading, young objects are collected less often, and still collected.
     assert len(seen) == 2
     assert all(t[0] >= 20_000 and t[1:] == before[1:] for t in seen)
+
+
+def test_walked_files_resolve_as_each_file_resolved_on_its_own(tmp_path):
+    # A walked file that is no symbolic link is resolved through its directory only;
+    # links, broken links and special files still get their own resolve and message.
+    real = tmp_path / "real"
+    (real / "sub").mkdir(parents=True)
+    (real / "a.yaml").write_text("a: 1\n")
+    (real / "sub" / "b.yml").write_text("b: 1\n")
+    (tmp_path / "elsewhere.yaml").write_text("c: 1\n")
+    (real / "sub" / "to-elsewhere.yaml").symlink_to(tmp_path / "elsewhere.yaml")
+    (real / "sub" / "to-a.yaml").symlink_to(real / "a.yaml")
+    (real / "sub" / "broken.yaml").symlink_to(tmp_path / "gone.yaml")
+    os.mkfifo(real / "sub" / "pipe.yaml")
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    files, problems = manifest_files([tmp_path / "link"])
+    walked = sorted(
+        Path(directory, name)
+        for directory, _, names in os.walk(tmp_path / "link")
+        for name in names
+    )
+    expected = {}
+    for path in walked:
+        if path.is_file():
+            expected.setdefault(path.resolve(strict=True), str(path))
+    assert sorted(files) == sorted((display, resolved) for resolved, display in expected.items())
+    assert dict(files)[str(tmp_path / "link" / "a.yaml")] == real / "a.yaml"
+    assert [(p.file, p.message) for p in problems] == [
+        (
+            str(tmp_path / "link" / "sub" / "broken.yaml"),
+            "a symbolic link to a file that does not exist",
+        ),
+        (
+            str(tmp_path / "link" / "sub" / "pipe.yaml"),
+            "not a regular file (a named pipe); only regular files are read",
+        ),
+    ]

@@ -128,21 +128,59 @@ def manifest_files(paths: Sequence[Path]) -> tuple[list[tuple[str, Path]], list[
     problems = []
     for path in paths:
         if path.is_dir():
-            names = []
+            names: list[tuple[Path, str, Path | None]] = []
             for directory, subdirectories, filenames in os.walk(path):
                 subdirectories.sort()
-                names += [Path(directory, name) for name in filenames if name.endswith(SUFFIXES)]
+                wanted = [name for name in filenames if name.endswith(SUFFIXES)]
+                if wanted:
+                    folder = Path(directory)
+                    real = _real_directory(folder)
+                    names += [(folder, name, real) for name in wanted]
             if not names:
                 message = "no .yaml or .yml files in this directory"
                 problems.append(ManifestProblem(str(path), 1, 1, "", message))
-            for name in names:
-                _add_file(name, found, problems)
+            for folder, name, real in names:
+                _add_walked_file(folder, name, real, found, problems)
         elif path.exists() or path.is_symlink():
             _add_file(path, found, problems)
         else:
             problems.append(ManifestProblem(str(path), 1, 1, "", "no such file or directory"))
     ordered = sorted(((display, resolved) for resolved, display in found.items()))
     return ordered, problems
+
+
+def _real_directory(folder: Path) -> Path | None:
+    """The directory with every symbolic link resolved, or None if that fails."""
+    try:
+        return folder.resolve(strict=True)
+    except (RuntimeError, OSError):
+        return None
+
+
+def _add_walked_file(
+    folder: Path,
+    name: str,
+    real: Path | None,
+    found: dict[Path, str],
+    problems: list[ManifestProblem],
+) -> None:
+    """``_add_file`` for a file found by walking ``folder``, whose real path is ``real``.
+
+    A file that is not a symbolic link is where its directory really is, so its real
+    path is that directory's and its name: one ``lstat`` rather than a ``stat`` and a
+    resolve (an ``lstat`` per part of the path) for each of many files. Anything
+    else, or a failing ``lstat``, goes the general way, which words what is wrong.
+    """
+    path = folder / name
+    if real is not None:
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            mode = 0
+        if stat.S_ISREG(mode):
+            found.setdefault(real / name, str(path))
+            return
+    _add_file(path, found, problems)
 
 
 def _add_file(path: Path, found: dict[Path, str], problems: list[ManifestProblem]) -> None:
