@@ -9,7 +9,6 @@ to the models read in the same run from its directory and below.
 from __future__ import annotations
 
 import errno
-import functools
 import gc
 import os
 import stat
@@ -91,7 +90,8 @@ def load_report(
             parsed += [p for p in (_parse(doc, display, resolved.parent) for doc in documents) if p]
         defaults = _defaults_by_directory(parsed)
         _check_unique(parsed)
-        models = [model for p in parsed if (model := _desired(p, defaults)) is not None]
+        chains: dict[Path, list[_Parsed]] = {}
+        models = [model for p in parsed if (model := _desired(p, defaults, chains)) is not None]
     for item in parsed:
         problems += item.problems
     unique = list(dict.fromkeys(problems))  # a Defaults conflict shows once, not per model
@@ -304,17 +304,18 @@ def defaults_directories(directory: Path) -> list[Path]:
     return list(reversed((directory, *directory.parents)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _defaults_directories(directory: Path) -> list[Path]:
-    # Many models share a directory: its parents are worked out once, not per model.
-    return defaults_directories(directory)
-
-
-def _desired(item: _Parsed, defaults: dict[Path, _Parsed]) -> DesiredModel | None:
+def _desired(
+    item: _Parsed, defaults: dict[Path, _Parsed], chains: dict[Path, list[_Parsed]]
+) -> DesiredModel | None:
+    """The model of ``item`` with its Defaults merged; ``chains`` caches them by directory."""
     model = item.model
     if not isinstance(model, ModelDocument) or item.problems:
         return None
-    chain = [defaults[d] for d in _defaults_directories(item.directory) if d in defaults]
+    chain = chains.get(item.directory)
+    if chain is None:
+        # Many models share a directory: its Defaults are looked up once, not per model.
+        directories = defaults_directories(item.directory)
+        chain = chains[item.directory] = [defaults[d] for d in directories if d in defaults]
     layers = [layer for layer in chain if isinstance(layer.model, DefaultsDocument)]
     layers.append(item)
     merged, conflicts = merge_specs([layer.model.spec for layer in layers if layer.model])

@@ -48,11 +48,15 @@ def spec_issues(spec: Any, base: YamlPath) -> list[RuleIssue]:
         for name in FLAG_BOOLEANS:
             if name in spec:
                 issues.append(RuleIssue((*base, name), flag_conflict(name, "here"), at_key=True))
+    # Only the lists a spec gives: most give two or three of the fifteen.
     for name in LABEL_LIST_FIELDS:
-        issues += _duplicates(spec.get(name), (*base, name), fold=True)
+        if name in spec:
+            issues += _duplicates(spec[name], (*base, name), fold=True)
     for name in ID_LIST_FIELDS:
-        issues += _duplicates(spec.get(name), (*base, name))
-    issues += _pricing_duplicates(spec.get("pricing"), (*base, "pricing"))
+        if name in spec:
+            issues += _duplicates(spec[name], (*base, name))
+    if "pricing" in spec:
+        issues += _pricing_duplicates(spec["pricing"], (*base, "pricing"))
     return issues
 
 
