@@ -194,25 +194,28 @@ class StateStore:
         Costs one line per key and one fsync, whatever the size of the state. The
         caller holds the state lock; releasing it compacts the log into the file.
         """
+        # Each line is {"key": ..., "model": ..., "journal": ...}; the records are encoded
+        # by pydantic's own JSON encoder, a few times faster than dumping them to dicts
+        # for ``json.dumps``, and read back the same by ``_replay``.
         lines = [
-            json.dumps(
-                {
-                    "key": key,
-                    "model": _dumped(doc.models.get(key)),
-                    "journal": _dumped(doc.journal.get(key)),
-                },
-                separators=(",", ":"),
-            )
+            f'{{"key":{json.dumps(key)},"model":{_encoded(doc.models.get(key))},'
+            f'"journal":{_encoded(doc.journal.get(key))}}}\n'
             for key in keys
         ]
         if batch:
-            lines.append(json.dumps({"accepting_batch": doc.accepting_batch}))
+            lines.append(json.dumps({"accepting_batch": doc.accepting_batch}) + "\n")
         try:
             self._open_log(doc)
-            with open(self.wal_path, "a", encoding="utf-8") as handle:
-                handle.write("".join(line + "\n" for line in lines))
-                handle.flush()
-                os.fsync(handle.fileno())
+            # A bare descriptor: the text and buffer layers of ``open`` cost more than the
+            # one write each group commit makes.
+            fd = os.open(self.wal_path, os.O_WRONLY | os.O_APPEND)
+            try:
+                data = memoryview("".join(lines).encode("utf-8"))
+                while data:
+                    data = data[os.write(fd, data) :]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError as exc:
             raise StateError(
                 f"cannot write the state log {self.wal_path}: {exc.strerror or exc}; "
@@ -586,8 +589,8 @@ class _LockGuard:
         self._held.append(fd)
 
 
-def _dumped(value: BaseModel | None) -> dict[str, Any] | None:
-    return None if value is None else value.model_dump(mode="json")
+def _encoded(value: BaseModel | None) -> str:
+    return "null" if value is None else value.model_dump_json()
 
 
 def _put(mapping: dict[str, Any], key: str, value: Any) -> None:
