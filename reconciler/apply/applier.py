@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from reconciler.apply.batch import AllOrNothing
 from reconciler.apply.breaker import Breaker
@@ -210,7 +211,10 @@ class Applier:
         except RejectedError as exc:
             return ModelOutcome(key, action, "failed", f"rejected: {exc}", staged.draft_id)
         await self._reject_superseded(staged, live)
-        return self._converged(change, staged.draft_id, live)
+        # ``decide`` recorded ``live``'s managed fields, normalized as the check needs them.
+        record = self._doc.models.get(key)
+        got = record.last_applied if record is not None else None
+        return self._converged(change, staged.draft_id, live, got)
 
     async def _reject_superseded(self, staged: Staged, live: DraftFormState | None) -> None:
         """Reject our other proposals left pending on the draft we just changed.
@@ -262,8 +266,14 @@ class Applier:
         return await self._apply_change(again, replanned=True)
 
     def _converged(
-        self, change: ModelChange, draft_id: str, live: DraftFormState | None
+        self,
+        change: ModelChange,
+        draft_id: str,
+        live: DraftFormState | None,
+        got: Mapping[str, Any] | None = None,
     ) -> ModelOutcome:
+        """Whether ``live`` has what the manifest wants; ``got``: its managed fields already
+        normalized (what ``Ledger.complete`` recorded of it), if at hand."""
         key, action = change.key, str(change.action)
         model = self._desired.get(key)
         if action == "deactivate":
@@ -273,8 +283,15 @@ class Applier:
         if model is None or live is None:
             return ModelOutcome(key, action, "not_converged", "no live state returned", draft_id)
         wanted = normalize_desired(model)
-        got = normalize_live(live, wanted.keys())
-        off = sorted(f for f in wanted if comparable(f, wanted[f]) != comparable(f, got.get(f)))
+        if got is None or got.keys() != wanted.keys():
+            got = normalize_live(live, wanted.keys())
+        # Equal as normalized is equal; only the rest (pricing entries carry their ids live)
+        # need the comparable form.
+        off = sorted(
+            f
+            for f in wanted
+            if wanted[f] != got.get(f) and comparable(f, wanted[f]) != comparable(f, got.get(f))
+        )
         if off:
             details = ", ".join(f"{f} is {got.get(f)!r}, wanted {wanted[f]!r}" for f in off)
             return ModelOutcome(

@@ -6,6 +6,7 @@ from enum import Enum
 from types import TracebackType
 
 from rich.console import Console
+from rich.control import strip_control_codes
 from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 
@@ -58,10 +59,13 @@ class Progress:
         self._done += 1
         if self._bar is not None and self._task is not None:
             self._bar.advance(self._task)
-        elif self._mode is ProgressMode.LINES and outcome:
+        elif self._mode is ProgressMode.LINES and outcome and not self._console.quiet:
+            # Written to the console's file as is: a line of plain text needs none of rich's
+            # rendering, which cost about 90 µs a line (a tenth of an apply's CPU per model
+            # against a local catalog). Control codes are stripped as rich strips them, so
+            # a message the catalog wrote cannot move the cursor or rewrite the log.
             width = len(str(self._total))
-            self._console.print(
-                f"[{self._done:>{width}}/{self._total}] {key}: {outcome}",
-                markup=False,
-                highlight=False,
-            )
+            line = f"[{self._done:>{width}}/{self._total}] {key}: {outcome}"
+            file = self._console.file
+            file.write(strip_control_codes(line) + "\n")
+            file.flush()
