@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
+from typing import ParamSpec
 
 import click
 from rich.console import Console
@@ -41,6 +45,46 @@ from reconciler.planning.planner import build_plan
 from reconciler.planning.saved import PlanBasis, SavedPlan
 from reconciler.render.formats import RenderOptions, render_outcomes, render_plan
 from reconciler.render.text import text_lines
+
+P = ParamSpec("P")
+
+
+def _frozen_at_end(command: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+    """Run ``command``, then give what it froze (``_kept``) back to the cyclic collector.
+
+    For a caller that runs commands in its own process (tests); the CLI's process exits.
+    """
+
+    @functools.wraps(command)
+    async def unfreezing(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            await command(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return unfreezing
+
+
+@contextlib.contextmanager
+def _kept() -> Iterator[None]:
+    """Build what the whole run keeps with the cyclic collector paused, then freeze it.
+
+    The manifests, the state and the plan live to the end of an apply, and none of them
+    is garbage: each full collection walked all of them again, about ten times while
+    10,000 manifests were loaded and planned (1.6 s of CPU, a tenth of the run's,
+    growing with the catalog) and more while applying. Building them makes no garbage
+    cycles (planning with 1,000 reads left none for the collector), so pausing it
+    meanwhile keeps nothing alive that it would have freed; frozen, they are left out of
+    every later collection, which then walks only what applying makes and drops.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 @click.command()
@@ -104,6 +148,7 @@ from reconciler.render.text import text_lines
     help="Format of the apply result on stdout.",
 )
 @run
+@_frozen_at_end
 async def apply(
     paths: tuple[Path, ...],
     settings: Settings,
@@ -129,7 +174,8 @@ async def apply(
     if saved is None and not auto_approve:
         # Before anything is sent: settling an interrupted apply is a write too.
         _require_terminal()
-    desired = load_desired(paths)
+    with _kept():
+        desired = load_desired(paths)
     limits = SafetyLimits(
         max_update_share=max_update_share,
         max_deactivate_share=max_deactivate_share,
@@ -141,7 +187,8 @@ async def apply(
     guard = Guard(interrupt, now)
     lock = store.lock(settings.lock_timeout, operation="apply", notify=settings.note_lock_wait)
     with guarded(guard), lock:
-        doc = store.load()
+        with _kept():
+            doc = store.load()
         guard.journalled = lambda: tuple(doc.journal)
         settings.check_catalog(doc)
         doc.catalog = settings.catalog  # the first apply binds the state to its catalog
@@ -160,7 +207,8 @@ async def apply(
             )
             settled = ApplyResult(())
             if saved is not None:
-                plan = await _prove_saved(settings, client, saved, desired, store, doc)
+                with _kept():
+                    plan = await _prove_saved(settings, client, saved, desired, store, doc)
             else:
                 with guard.writing():
                     settled = await _settle(settings, applier, doc)
@@ -169,7 +217,8 @@ async def apply(
                     _report(settled, fmt, settings)
                 chosen = check_targets(targets, desired, doc, excludes)
                 request = PlanRequest(refresh, prune, chosen)
-                plan = await make_plan(settings, client, desired, doc, request, settings.err)
+                with _kept():
+                    plan = await make_plan(settings, client, desired, doc, request, settings.err)
                 if plan.has_changes:
                     _show(plan, fmt, settings)
             result = ApplyResult(())
@@ -180,7 +229,8 @@ async def apply(
                 if saved is None and not auto_approve:
                     _confirm(settings.err)
                 # Shown and checked: what is only for people need not be held while applying.
-                plan = plan.for_applying()
+                with _kept():
+                    plan = plan.for_applying()
                 with guard.writing():
                     result = await _apply(settings, applier, plan, partial=partial)
             if result.stopped is None:
