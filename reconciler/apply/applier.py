@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from reconciler.apply.interrupts import Interrupt
 from reconciler.apply.keys import idempotency_key, is_ours, planned_on, proposal_entry
 from reconciler.apply.ledger import Ledger
 from reconciler.apply.outcome import ApplyResult, ModelOutcome, Status, Stop
+from reconciler.apply.pool import bounded
 from reconciler.apply.proposal import Staged, TwoPhase
 from reconciler.apply.settle import Settler
 from reconciler.apply.state import JournalEntry, StateDocument, StateStore
@@ -55,7 +57,10 @@ class Applier:
         self._store = store
         self._doc = doc
         self._desired = desired
-        self._gate = asyncio.Semaphore(max(parallelism, 1))
+        # At most this many models at once: ``bounded`` runs no more, and the gate holds
+        # any other request (a refresh-only read) to the same number.
+        self.parallelism = max(parallelism, 1)
+        self._gate = asyncio.Semaphore(self.parallelism)
         self._now = now
         self._ledger = Ledger(store, doc, desired, now)
         self._two_phase = TwoPhase(client, self._ledger)
@@ -91,7 +96,8 @@ class Applier:
     async def settle(self, progress: Progress) -> ApplyResult:
         """Finish or discard every proposal an interrupted run left in the journal."""
         entries = list(self._doc.journal.values())
-        results = await asyncio.gather(*(self._settle_one(e, progress) for e in entries))
+        settle_one = functools.partial(self._settle_one, progress=progress)
+        results = await bounded(settle_one, entries, self.parallelism)
         with contextlib.suppress(StateWriteFailed):
             await self._ledger.close_batch()
         self._raise_if_unsaved()
@@ -125,7 +131,8 @@ class Applier:
         lineage = self._store.lineage_of(self._doc)
         self._planned_on = planned_on(lineage, self._doc.serial)
         if partial:
-            results = await asyncio.gather(*(self._apply_one(c, progress) for c in changes))
+            apply_one = functools.partial(self._apply_one, progress=progress)
+            results = await bounded(apply_one, changes, self.parallelism)
             result = self._result([c.key for c in changes], results)
         else:
             result = await AllOrNothing(self, progress).apply(changes)

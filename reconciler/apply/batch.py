@@ -22,13 +22,15 @@ journalled under the committed batch, and the next run's settling accepts them.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from reconciler.apply.emergency import StateWriteFailed
 from reconciler.apply.outcome import ApplyResult, ModelOutcome
+from reconciler.apply.pool import bounded
 from reconciler.apply.proposal import Staged
 from reconciler.catalog.interface import Progress
 from reconciler.errors import CatalogError, RejectedError
@@ -62,7 +64,8 @@ class AllOrNothing:
         """Stage all of ``changes``; accept all if every one was staged, else reject all."""
         applier = self._applier
         sending = [c for c in changes if c.patch]
-        staged = await asyncio.gather(*(self._stage(c) for c in sending))
+        limit = applier.parallelism
+        staged = await bounded(self._stage, sending, limit)
         refused = [o for o in staged if isinstance(o, ModelOutcome)]
         if refused or applier._halted():
             return await self._roll_back(changes, staged, refused)
@@ -73,10 +76,11 @@ class AllOrNothing:
             return await self._roll_back(changes, staged, refused)
         accepting = [(c, s) for c, s in zip(sending, staged, strict=True) if isinstance(s, Staged)]
         recording = [c for c in changes if not c.patch]
-        outcomes = await asyncio.gather(
-            *(self._accept(c, s) for c, s in accepting),
-            *(self._record(c) for c in recording),
-        )
+        steps: list[Callable[[], Awaitable[ModelOutcome | None]]] = [
+            *(functools.partial(self._accept, c, s) for c, s in accepting),
+            *(functools.partial(self._record, c) for c in recording),
+        ]
+        outcomes = await bounded(_call, steps, limit)
         with contextlib.suppress(StateWriteFailed):
             await applier._ledger.close_batch()
         return applier._result([c.key for c, _ in accepting] + [c.key for c in recording], outcomes)
@@ -128,7 +132,9 @@ class AllOrNothing:
             if withdrawn[0].journalled:
                 withdrawn += [self._left(p) for p in proposals]
                 proposals = []
-        withdrawn += await asyncio.gather(*(self._withdraw(p, stopped) for p in proposals))
+        withdrawn += await bounded(
+            functools.partial(self._withdraw, stopped=stopped), proposals, applier.parallelism
+        )
         sent = {o.key for o in (*refused, *withdrawn)}
         # Stopped, the changes never sent were not started; refused, they were withdrawn.
         untouched = [c for c in changes if c.key not in sent]
@@ -206,3 +212,7 @@ class AllOrNothing:
                 outcome = applier._failed(change, exc)
         self._progress.advance(change.key, outcome.message)
         return outcome
+
+
+async def _call(step: Callable[[], Awaitable[ModelOutcome | None]]) -> ModelOutcome | None:
+    return await step()
