@@ -1,8 +1,14 @@
-"""The AIMD limit of ``--parallelism auto``: its decisions, driven by a fake clock."""
+"""The adaptive limit of ``--parallelism auto``: its decisions, driven by a fake clock.
+
+Each test plays a catalog whose latency depends on how many requests are in
+flight, one window (a full round of the limit) at a time, and checks where the
+limit goes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -36,24 +42,76 @@ async def _round(
     for i, ticket in enumerate(tickets):
         await limiter.release(ticket, rate_limited=i < rl)
     if waiting:
-        # The waiter got its place; it leaves without a result, so it counts for nothing.
+        # The waiter got its place; it leaves at once without a result: it counts for nothing.
         ticket = await blocked
         await limiter.release(Ticket(ticket.started, era=-1), rate_limited=False)
 
 
-async def test_slow_start_doubles_then_caps_at_the_maximum() -> None:
+def plateau(knee: int, base: float = 0.05) -> Callable[[int], float]:
+    """A catalog that serves ``knee`` requests at once: past it, requests only queue
+    (latency grows with the limit, throughput stays ``knee / base``)."""
+    return lambda limit: base * max(1.0, limit / knee)
+
+
+async def _limits(
+    limiter: AdaptiveLimiter, clock: FakeClock, latency: Callable[[int], float], rounds: int
+) -> list[int]:
+    seen = [limiter.limit]
+    for _ in range(rounds):
+        await _round(limiter, clock, latency(limiter.limit))
+        seen.append(limiter.limit)
+    return seen
+
+
+async def test_slow_start_doubles_while_throughput_rises_then_stops_at_the_cap() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=20)
-    seen = [limiter.limit]
-    for _ in range(5):
-        await _round(limiter, clock, 0.05)
-        seen.append(limiter.limit)
+    # Latency that does not depend on the load: each doubling doubles the throughput.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
     assert seen == [4, 8, 16, 20, 20, 20]
     assert limiter.peak == 20
     assert limiter.decreases == 0
+    assert limiter.rate == pytest.approx(20 / 0.05)
 
 
-async def test_a_429_halves_the_limit_once_per_burst_and_growth_turns_additive() -> None:
+async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64)
+    # A catalog sharing the CPU: every request in flight adds latency, yet more in flight
+    # still reads faster (rate = limit / latency keeps rising). A latency rule would stop
+    # at once; the throughput rule goes on to the cap.
+    seen = await _limits(limiter, clock, lambda limit: 0.05 + 0.001 * limit, 6)
+    assert seen[:5] == [4, 8, 16, 32, 64]
+    assert 0.05 + 0.001 * 64 > 2 * (0.05 + 0.001 * 4)
+    assert limiter.limit == 64
+
+
+async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64, hold=2)
+    seen = await _limits(limiter, clock, plateau(16), 3)
+    # 32 reads no faster than 16 (twice the latency): back to 16.
+    assert seen == [4, 8, 16, 32]
+    await _round(limiter, clock, plateau(16)(32))
+    assert limiter.limit == 16
+    assert limiter.decreases == 1
+    # One window to measure 16 again, then ``hold`` windows there, then a probe of +4.
+    seen = await _limits(limiter, clock, plateau(16), 4)
+    assert seen == [16, 16, 16, 20, 16]
+
+
+async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64)
+    seen = await _limits(limiter, clock, plateau(24), 60)
+    # Slow start overshoots the knee (24: no limit reads faster) to 32, which still
+    # read faster than 16 did; from there every probe is taken back.
+    assert seen[:5] == [4, 8, 16, 32, 64]
+    assert set(seen[5:]) == {32, 32 + 5}
+    assert seen[5:].count(32) > 3 * seen[5:].count(37)
+
+
+async def test_a_429_halves_the_limit_once_per_burst() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=64)
     await _round(limiter, clock, 0.05)
@@ -64,32 +122,51 @@ async def test_a_429_halves_the_limit_once_per_burst_and_growth_turns_additive()
     await _round(limiter, clock, 0.05, rl=16)
     assert limiter.limit == 8
     assert limiter.decreases == 1
-    await _round(limiter, clock, 0.05)
-    await _round(limiter, clock, 0.05)
-    assert limiter.limit == 10
+    # No more slow start: from 8, growth is by probes of sqrt(limit), each kept only
+    # when it brought throughput (here it does: latency does not move).
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 4)
+    assert seen == [8, 10, 13, 16, 20]
 
 
-async def test_latency_well_above_the_baseline_halves_the_limit() -> None:
+async def test_a_429_during_a_probe_halves_from_the_probe() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, tolerance=2.0)
+    limiter = _limiter(clock, initial=16, maximum=64)
     await _round(limiter, clock, 0.05)
-    assert limiter.baseline == pytest.approx(0.05)
-    assert limiter.limit == 8
-    # Somewhat slower is still the catalog keeping up.
-    await _round(limiter, clock, 0.09)
+    assert limiter.limit == 32
+    await _round(limiter, clock, 0.05, rl=1)
     assert limiter.limit == 16
-    # Past twice the baseline: the catalog is queueing our requests.
+
+
+async def test_latency_doubling_at_a_steady_limit_halves_it() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=16)
+    await _round(limiter, clock, 0.05)
+    # Somewhat slower is followed, not punished: it becomes the new measure.
+    await _round(limiter, clock, 0.09)
     await _round(limiter, clock, 0.15)
+    assert limiter.limit == 16
+    assert limiter.decreases == 0
+    # Twice as slow as the last window with as many in flight: the catalog struggles.
+    await _round(limiter, clock, 0.31)
     assert limiter.limit == 8
-    assert limiter.baseline == pytest.approx(0.05)
+    assert limiter.decreases == 1
+
+
+async def test_never_above_the_maximum() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=6)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
+    assert seen == [4, 6, 6, 6, 6, 6]
+    assert limiter.peak == 6
 
 
 async def test_never_below_the_minimum() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=2, minimum=1)
+    limiter = _limiter(clock, initial=4, minimum=2)
     for _ in range(4):
         await _round(limiter, clock, 0.05, rl=1)
-    assert limiter.limit == 1
+    assert limiter.limit == 2
+    assert limiter.decreases == 4
 
 
 async def test_an_unsaturated_window_does_not_grow_the_limit() -> None:
@@ -98,6 +175,20 @@ async def test_an_unsaturated_window_does_not_grow_the_limit() -> None:
     for _ in range(3):
         await _round(limiter, clock, 0.05, waiting=0)
     assert limiter.limit == 4
+    assert limiter.rate == pytest.approx(4 / 0.05)
+
+
+async def test_the_rate_is_the_mean_in_flight_over_the_mean_latency() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=2, hold=0)
+    first = await limiter.acquire()
+    clock.now += 0.1
+    second = await limiter.acquire()
+    clock.now += 0.1
+    await limiter.release(first, rate_limited=False)
+    await limiter.release(second, rate_limited=False)
+    # 0.2 s of window, 1.5 requests in flight on average, 0.15 s each: 10 per second.
+    assert limiter.rate == pytest.approx(1.5 / 0.15)
 
 
 async def test_the_limit_bounds_the_requests_in_flight() -> None:
@@ -111,6 +202,7 @@ async def test_the_limit_bounds_the_requests_in_flight() -> None:
             in_flight += 1
             peak = max(peak, in_flight)
             await asyncio.sleep(0)
+            clock.now += 0.01
             in_flight -= 1
 
     await asyncio.gather(*(request() for _ in range(50)))
@@ -118,8 +210,12 @@ async def test_the_limit_bounds_the_requests_in_flight() -> None:
     assert limiter.peak <= 64
 
 
-def test_rejects_inconsistent_bounds() -> None:
+def test_rejects_inconsistent_settings() -> None:
     with pytest.raises(ValueError, match="minimum <= initial <= maximum"):
         AdaptiveLimiter(initial=8, maximum=4)
-    with pytest.raises(ValueError, match="tolerance"):
-        AdaptiveLimiter(tolerance=1.0)
+    with pytest.raises(ValueError, match="gain"):
+        AdaptiveLimiter(gain=1.0)
+    with pytest.raises(ValueError, match="slowdown"):
+        AdaptiveLimiter(slowdown=1.0)
+    with pytest.raises(ValueError, match="hold"):
+        AdaptiveLimiter(hold=-1)

@@ -1,28 +1,47 @@
-"""``--parallelism auto``: how many requests to keep in flight, learnt as the run goes (AIMD).
+"""``--parallelism auto``: how many requests to keep in flight, learnt as the run goes.
 
-The limit starts low and grows while the catalog keeps up, and shrinks as soon as
-it says it does not. It moves once per *window*, a window being as many finished
-requests as the limit allowed when it began (about one round of the pipe):
+What a run wants from the catalog is throughput, so the limit follows the
+*delivery rate*, not latency alone. Latency climbing is only bad when it buys
+nothing: against a catalog that shares the CPU with us (the local server on a
+small machine), every added request costs some latency yet still adds
+throughput, and a rule on latency alone ("cut past twice the lowest latency")
+stops far below the best limit.
 
-- a 429 in the window halves the limit;
-- so does the window's median latency climbing past ``tolerance`` times the
-  baseline, the lowest window median seen so far (requests queueing at the catalog
-  show up as latency before they show up as 429s);
-- otherwise, if the window kept the limit full (more requests wanted to go than it
-  allowed), the limit grows: doubling until the first decrease (slow start, so a
-  healthy catalog is reached in a handful of windows rather than sixty), then by one.
+The limit moves once per *window*: as many finished requests as the limit
+allowed when it was set (about one round of the pipe). A window's delivery rate
+is Little's law, the mean number in flight over the window divided by the mean
+latency of its requests; it does not depend on where in the round the window
+starts, as counting completions over one short round would.
 
-The limit stays within ``[minimum, maximum]``. A request that began before the last
-decrease says nothing about the new limit: its 429 or its latency is not counted,
-so one burst of 429s halves the limit once, not once per request.
+- A 429 halves the limit (multiplicative decrease) and ends slow start; the
+  limit then grows only by probing. A request that began before a cut says
+  nothing about the new limit: its 429 is not counted, so one burst of 429s
+  halves the limit once, not once per request.
+- Growth is a *probe* from a reference (the last limit whose rate was measured
+  and kept): the limit goes up, doubling until the first cut or rejected probe
+  (slow start), then by about its square root (as the Gradient2 limit of
+  Netflix's concurrency-limits adds a queue of ``sqrt(limit)``).
+- A probe is kept when the rate rose by at least ``gain`` times the share the
+  limit rose (``gain`` 0.3: 10 % more requests in flight must bring 3 % more
+  reads per second); then the next probe follows at once. Otherwise the extra
+  requests only queued (latency climbed, throughput held): the limit goes back
+  to the reference and holds there ``hold`` windows before probing again.
+- At the reference, a window reading ``slowdown`` (2) times slower than the last
+  one there halves the limit: the same number in flight taking twice as long is
+  the catalog struggling (with others' load or its own), and asking less of it
+  is both polite and, if it is overloaded, faster. A gradual drift is followed
+  instead: each window there becomes the new measure.
+- A window that did not keep the limit full (nobody waited for a place) says
+  nothing about a higher limit and does not grow it.
 
-The decisions take the clock as an argument, so tests drive them without waiting.
+The limit stays within ``[minimum, maximum]``. The decisions take the clock as
+an argument, so tests drive them without waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +59,7 @@ class Ticket:
 
 
 class AdaptiveLimiter:
-    """An AIMD concurrency limit: ``async with limiter.slot() as slot`` around each request."""
+    """An adaptive concurrency limit: ``async with limiter.slot() as slot`` around each request."""
 
     def __init__(
         self,
@@ -48,26 +67,41 @@ class AdaptiveLimiter:
         initial: int = AUTO_INITIAL,
         minimum: int = 1,
         maximum: int = AUTO_MAXIMUM,
-        tolerance: float = 2.0,
+        gain: float = 0.3,
+        hold: int = 3,
+        slowdown: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
             raise ValueError("the limits must satisfy 1 <= minimum <= initial <= maximum")
-        if tolerance <= 1.0:
-            raise ValueError("the latency tolerance must be above 1")
-        self.minimum, self.maximum, self.tolerance = minimum, maximum, tolerance
+        if not 0.0 < gain < 1.0:
+            raise ValueError("the gain a probe must show is a share between 0 and 1")
+        if hold < 0:
+            raise ValueError("the windows to hold after a rejected probe cannot be negative")
+        if slowdown <= 1.0:
+            raise ValueError("the slowdown that cuts the limit must be above 1")
+        self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
+        self.slowdown = slowdown
         self._clock = clock
         self._limit = initial
         self._peak = initial
         self._in_flight = 0
         self._era = 0
         self._slow_start = True
-        self._baseline: float | None = None
+        # The last limit whose rate was kept, and that rate (None until measured).
+        self._reference: tuple[int, float | None] = (initial, None)
+        self._holding = 0
+        self._decreases = 0
+        self._rate: float | None = None
+        self._changed = asyncio.Condition()
+        # The current window: its era's latencies, whether a 429 or a waiter was seen,
+        # and the time-weighted count of requests in flight since it began.
+        now = clock()
+        self._window_start = self._last_event = now
+        self._in_flight_area = 0.0
         self._latencies: list[float] = []
         self._rate_limited = False
         self._saturated = False
-        self._decreases = 0
-        self._changed = asyncio.Condition()
 
     @property
     def limit(self) -> int:
@@ -81,13 +115,13 @@ class AdaptiveLimiter:
 
     @property
     def decreases(self) -> int:
-        """How many times the limit was cut."""
+        """How many times the limit was cut or a probe taken back."""
         return self._decreases
 
     @property
-    def baseline(self) -> float | None:
-        """The lowest window median latency seen, in seconds (``None`` before a window ends)."""
-        return self._baseline
+    def rate(self) -> float | None:
+        """The last full window's delivery rate, requests per second (``None`` before one)."""
+        return self._rate
 
     def slot(self) -> _Slot:
         """A context manager that waits for room, then holds one place while a request runs."""
@@ -99,47 +133,81 @@ class AdaptiveLimiter:
             if self._in_flight >= self._limit:
                 self._saturated = True
                 await self._changed.wait_for(lambda: self._in_flight < self._limit)
+            self._account()
             self._in_flight += 1
         return Ticket(self._clock(), self._era)
 
     async def release(self, ticket: Ticket, *, rate_limited: bool) -> None:
         """Give the place back and learn from how the request went."""
         async with self._changed:
+            self._account()
             self._in_flight -= 1
             self.observe(ticket, rate_limited=rate_limited)
             self._changed.notify(max(self._limit - self._in_flight, 0))
 
     def observe(self, ticket: Ticket, *, rate_limited: bool) -> None:
-        """Count one finished request toward the window; move the limit when it is full.
-
-        A request is saturating too when others still wait: a limit that is never
-        full tells nothing about whether more would be faster.
-        """
+        """Count one finished request toward the window; move the limit when it is full."""
         if ticket.era != self._era:
             return
-        self._latencies.append(self._clock() - ticket.started)
-        self._rate_limited = self._rate_limited or rate_limited
-        if self._rate_limited:
+        now = self._clock()
+        self._latencies.append(now - ticket.started)
+        if rate_limited:
             # A 429 needs no full window: the catalog said so outright.
-            self._decrease()
+            self._cut(max(self._limit // 2, self.minimum))
             return
         if len(self._latencies) < self._limit:
             return
-        median = statistics.median(self._latencies)
-        if self._baseline is not None and median > self.tolerance * self._baseline:
-            self._decrease()
-            return
-        self._baseline = median if self._baseline is None else min(self._baseline, median)
-        if self._saturated:
-            grown = self._limit * 2 if self._slow_start else self._limit + 1
-            self._set(min(grown, self.maximum))
-        else:
-            self._new_window()
+        self._account()
+        latency = sum(self._latencies) / len(self._latencies)
+        elapsed = now - self._window_start
+        in_flight = self._in_flight_area / elapsed if elapsed > 0 else float(self._limit)
+        # Little's law: throughput = requests in flight / time each spends in flight.
+        rate = in_flight / latency if latency > 0 else math.inf
+        self._rate = rate
+        self._decide(rate)
 
-    def _decrease(self) -> None:
+    def _decide(self, rate: float) -> None:
+        reference, reference_rate = self._reference
+        if self._limit > reference and reference_rate is not None:
+            # A probe: did the extra requests buy throughput, or only queue?
+            wanted = reference_rate * (1 + self.gain * (self._limit / reference - 1))
+            if rate >= wanted:
+                self._reference = (self._limit, rate)
+                self._grow()
+            else:
+                self._holding = self.hold
+                self._cut(reference, keep_rate=reference_rate)
+            return
+        if reference_rate is not None and rate * self.slowdown < reference_rate:
+            # The same limit, far slower (latency up ``slowdown`` times): the catalog is
+            # struggling, whoever loads it; ask less of it.
+            self._cut(max(self._limit // 2, self.minimum))
+            return
+        # At the reference: measure it afresh (the catalog's speed drifts), then probe.
+        self._reference = (self._limit, rate)
+        if self._holding > 0:
+            self._holding -= 1
+            self._new_window()
+        else:
+            self._grow()
+
+    def _grow(self) -> None:
+        if not self._saturated:
+            # Nobody waited for a place: a higher limit would not have been used.
+            self._new_window()
+            return
+        step = self._limit if self._slow_start else max(1, math.isqrt(self._limit))
+        grown = min(self._limit + step, self.maximum)
+        if grown == self._limit:
+            self._new_window()
+        else:
+            self._set(grown)
+
+    def _cut(self, limit: int, *, keep_rate: float | None = None) -> None:
         self._slow_start = False
         self._decreases += 1
-        self._set(max(self._limit // 2, self.minimum))
+        self._reference = (limit, keep_rate)
+        self._set(limit)
 
     def _set(self, limit: int) -> None:
         self._limit = limit
@@ -147,7 +215,16 @@ class AdaptiveLimiter:
         self._era += 1
         self._new_window()
 
+    def _account(self) -> None:
+        """Add the time since the last event, times the requests in flight, to the window."""
+        now = self._clock()
+        self._in_flight_area += self._in_flight * (now - self._last_event)
+        self._last_event = now
+
     def _new_window(self) -> None:
+        self._account()
+        self._window_start = self._last_event
+        self._in_flight_area = 0.0
         self._latencies = []
         self._rate_limited = False
         self._saturated = self._in_flight >= self._limit
