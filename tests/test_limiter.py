@@ -89,15 +89,27 @@ async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it
 async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=64, hold=2)
-    seen = await _limits(limiter, clock, plateau(16), 3)
-    # 32 reads no faster than 16 (twice the latency): back to 16.
-    assert seen == [4, 8, 16, 32]
-    await _round(limiter, clock, plateau(16)(32))
-    assert limiter.limit == 16
+    seen = await _limits(limiter, clock, plateau(16), 5)
+    # 32 reads no faster than 16 (twice the latency): after two such windows, back to 16.
+    assert seen == [4, 8, 16, 32, 32, 16]
     assert limiter.decreases == 1
-    # One window to measure 16 again, then ``hold`` windows there, then a probe of +4.
-    seen = await _limits(limiter, clock, plateau(16), 4)
-    assert seen == [16, 16, 16, 20, 16]
+    # One window to measure 16 again, then ``hold`` windows there, then a probe of +4,
+    # which buys nothing either.
+    seen = await _limits(limiter, clock, plateau(16), 6)
+    assert seen == [16, 16, 16, 20, 20, 16, 16]
+
+
+async def test_one_slow_window_is_not_enough_to_take_a_probe_back() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=8, maximum=64)
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 16
+    # A pause on our side: the probe's first window reads slower than 8 did.
+    await _round(limiter, clock, 0.2)
+    assert limiter.limit == 16
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 32
+    assert limiter.decreases == 0
 
 
 async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
@@ -106,9 +118,9 @@ async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
     seen = await _limits(limiter, clock, plateau(24), 60)
     # Slow start overshoots the knee (24: no limit reads faster) to 32, which still
     # read faster than 16 did; from there every probe is taken back.
-    assert seen[:5] == [4, 8, 16, 32, 64]
-    assert set(seen[5:]) == {32, 32 + 5}
-    assert seen[5:].count(32) > 3 * seen[5:].count(37)
+    assert seen[:7] == [4, 8, 16, 32, 64, 64, 32]
+    assert set(seen[7:]) == {32, 32 + 5}
+    assert seen[7:].count(32) >= 2 * seen[7:].count(37)
 
 
 async def test_a_429_halves_the_limit_once_per_burst() -> None:
@@ -122,10 +134,29 @@ async def test_a_429_halves_the_limit_once_per_burst() -> None:
     await _round(limiter, clock, 0.05, rl=16)
     assert limiter.limit == 8
     assert limiter.decreases == 1
+    assert limiter.ceiling == 16
     # No more slow start: from 8, growth is by probes of sqrt(limit), each kept only
-    # when it brought throughput (here it does: latency does not move).
-    seen = await _limits(limiter, clock, lambda limit: 0.05, 4)
-    assert seen == [8, 10, 13, 16, 20]
+    # when it brought throughput (here it does: latency does not move), and it stops
+    # one short of the limit that drew the 429s.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
+    assert seen == [8, 10, 13, 15, 15, 15]
+
+
+async def test_the_ceiling_a_429_left_is_tried_again_after_patience() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=64, patience=3)
+    await _round(limiter, clock, 0.05, rl=1)
+    assert (limiter.limit, limiter.ceiling) == (8, 16)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 7)
+    # Up to 15, three windows there, then 16 once more: refused again, halved again.
+    assert seen == [8, 10, 13, 15, 15, 15, 15, 16]
+    await _round(limiter, clock, 0.05, rl=2)
+    assert (limiter.limit, limiter.ceiling) == (8, 16)
+    assert limiter.decreases == 2
+    # This time 16 is taken without a 429: the ceiling is gone and growth goes on.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 9)
+    assert seen == [8, 10, 13, 15, 15, 15, 15, 16, 20, 24]
+    assert limiter.ceiling is None
 
 
 async def test_a_429_during_a_probe_halves_from_the_probe() -> None:
@@ -145,8 +176,11 @@ async def test_latency_doubling_at_a_steady_limit_halves_it() -> None:
     await _round(limiter, clock, 0.09)
     await _round(limiter, clock, 0.15)
     assert limiter.limit == 16
+    # Twice as slow as the last measure with as many in flight, one window: a pause?
+    await _round(limiter, clock, 0.31)
+    assert limiter.limit == 16
     assert limiter.decreases == 0
-    # Twice as slow as the last window with as many in flight: the catalog struggles.
+    # Two in a row: the catalog struggles.
     await _round(limiter, clock, 0.31)
     assert limiter.limit == 8
     assert limiter.decreases == 1
@@ -217,5 +251,7 @@ def test_rejects_inconsistent_settings() -> None:
         AdaptiveLimiter(gain=1.0)
     with pytest.raises(ValueError, match="slowdown"):
         AdaptiveLimiter(slowdown=1.0)
+    with pytest.raises(ValueError, match="evidence"):
+        AdaptiveLimiter(confirm=0)
     with pytest.raises(ValueError, match="hold"):
         AdaptiveLimiter(hold=-1)

@@ -70,6 +70,8 @@ class AdaptiveLimiter:
         gain: float = 0.3,
         hold: int = 3,
         slowdown: float = 2.0,
+        confirm: int = 2,
+        patience: int = 30,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
@@ -81,7 +83,15 @@ class AdaptiveLimiter:
         if slowdown <= 1.0:
             raise ValueError("the slowdown that cuts the limit must be above 1")
         self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
-        self.slowdown = slowdown
+        if confirm < 1:
+            raise ValueError("a move down needs at least one window of evidence")
+        if patience < 0:
+            raise ValueError("the windows to wait below a ceiling cannot be negative")
+        self.slowdown, self.confirm, self.patience = slowdown, confirm, patience
+        # The last limit that drew a 429, and the full windows spent just below it since.
+        self._ceiling: int | None = None
+        self._below_ceiling = 0
+        self._strikes = 0
         self._clock = clock
         self._limit = initial
         self._peak = initial
@@ -119,6 +129,11 @@ class AdaptiveLimiter:
         return self._decreases
 
     @property
+    def ceiling(self) -> int | None:
+        """The last limit that drew a 429, which growth stays below (``None``: none yet)."""
+        return self._ceiling
+
+    @property
     def rate(self) -> float | None:
         """The last full window's delivery rate, requests per second (``None`` before one)."""
         return self._rate
@@ -152,7 +167,9 @@ class AdaptiveLimiter:
         now = self._clock()
         self._latencies.append(now - ticket.started)
         if rate_limited:
-            # A 429 needs no full window: the catalog said so outright.
+            # A 429 needs no full window: the catalog said so outright. Remember where,
+            # so growth stops short of it instead of drawing a 429 every few windows.
+            self._ceiling, self._below_ceiling = self._limit, 0
             self._cut(max(self._limit // 2, self.minimum))
             return
         if len(self._latencies) < self._limit:
@@ -168,20 +185,31 @@ class AdaptiveLimiter:
 
     def _decide(self, rate: float) -> None:
         reference, reference_rate = self._reference
-        if self._limit > reference and reference_rate is not None:
+        probing = self._limit > reference and reference_rate is not None
+        if probing:
             # A probe: did the extra requests buy throughput, or only queue?
-            wanted = reference_rate * (1 + self.gain * (self._limit / reference - 1))
-            if rate >= wanted:
-                self._reference = (self._limit, rate)
-                self._grow()
-            else:
+            assert reference_rate is not None
+            worse = rate < reference_rate * (1 + self.gain * (self._limit / reference - 1))
+        else:
+            # At the reference: the same limit far slower (latency up ``slowdown`` times)?
+            worse = reference_rate is not None and rate * self.slowdown < reference_rate
+        if worse:
+            self._strikes += 1
+            if self._strikes < self.confirm:
+                # One slow window may be a pause on our side (a collection, a burst of
+                # planning); only consecutive ones move the limit down.
+                self._new_window()
+            elif probing:
                 self._holding = self.hold
                 self._cut(reference, keep_rate=reference_rate)
+            else:
+                # The catalog is struggling, whoever loads it: ask less of it.
+                self._cut(max(self._limit // 2, self.minimum))
             return
-        if reference_rate is not None and rate * self.slowdown < reference_rate:
-            # The same limit, far slower (latency up ``slowdown`` times): the catalog is
-            # struggling, whoever loads it; ask less of it.
-            self._cut(max(self._limit // 2, self.minimum))
+        self._strikes = 0
+        if probing:
+            self._reference = (self._limit, rate)
+            self._grow()
             return
         # At the reference: measure it afresh (the catalog's speed drifts), then probe.
         self._reference = (self._limit, rate)
@@ -198,6 +226,16 @@ class AdaptiveLimiter:
             return
         step = self._limit if self._slow_start else max(1, math.isqrt(self._limit))
         grown = min(self._limit + step, self.maximum)
+        if self._ceiling is not None and grown >= self._ceiling:
+            if self._limit < self._ceiling - 1:
+                grown = self._ceiling - 1
+            elif self._below_ceiling < self.patience:
+                self._below_ceiling += 1
+                grown = self._limit
+            else:
+                # Long enough without a 429 just below it: try the ceiling again, it may
+                # have been lifted (another client gone, the catalog scaled out).
+                grown, self._ceiling = self._ceiling, None
         if grown == self._limit:
             self._new_window()
         else:
@@ -210,6 +248,7 @@ class AdaptiveLimiter:
         self._set(limit)
 
     def _set(self, limit: int) -> None:
+        self._strikes = 0
         self._limit = limit
         self._peak = max(self._peak, limit)
         self._era += 1
