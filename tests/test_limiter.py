@@ -125,37 +125,49 @@ async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
 
 async def test_a_429_halves_the_limit_once_per_burst() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64)
+    limiter = _limiter(clock, initial=4, maximum=64, patience=2)
     await _round(limiter, clock, 0.05)
     await _round(limiter, clock, 0.05)
     assert limiter.limit == 16
-    # Every request of this window is rate limited; the limit is halved once, because
-    # the requests that began before the cut say nothing about the new limit.
+    # Every request of this window (a probe from 8) is rate limited; the limit is halved
+    # once, because the requests that began before the cut say nothing about the new one.
     await _round(limiter, clock, 0.05, rl=16)
     assert limiter.limit == 8
     assert limiter.decreases == 1
     assert limiter.ceiling == 16
-    # No more slow start: from 8, growth is by probes of sqrt(limit), each kept only
-    # when it brought throughput (here it does: latency does not move), and it stops
-    # one short of the limit that drew the 429s.
-    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
-    assert seen == [8, 10, 13, 15, 15, 15]
+    # 8 was taken without a 429, 16 was not: from 8, one more at a time, each after
+    # ``patience`` windows without a 429, so as not to draw a burst every few windows.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 12)
+    assert seen == [8, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12]
+    assert limiter.ceiling == 16
 
 
-async def test_the_ceiling_a_429_left_is_tried_again_after_patience() -> None:
+async def test_after_a_429_the_limit_climbs_straight_back_to_the_last_good_one() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=16, maximum=64, patience=3)
+    # 16 refused where it was taken before: somewhat less (12) is taken as good.
     await _round(limiter, clock, 0.05, rl=1)
     assert (limiter.limit, limiter.ceiling) == (8, 16)
-    seen = await _limits(limiter, clock, lambda limit: 0.05, 7)
-    # Up to 15, three windows there, then 16 once more: refused again, halved again.
-    assert seen == [8, 10, 13, 15, 15, 15, 15, 16]
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 8)
+    assert seen == [8, 10, 12, 12, 12, 12, 13, 13, 13]
+    # 13, taken for a while, is refused now: the ceiling comes down to it, three
+    # quarters of it (9) count as good, and the wait before each step doubles.
     await _round(limiter, clock, 0.05, rl=2)
-    assert (limiter.limit, limiter.ceiling) == (8, 16)
+    assert (limiter.limit, limiter.ceiling) == (6, 13)
     assert limiter.decreases == 2
-    # This time 16 is taken without a 429: the ceiling is gone and growth goes on.
-    seen = await _limits(limiter, clock, lambda limit: 0.05, 9)
-    assert seen == [8, 10, 13, 15, 15, 15, 15, 16, 20, 24]
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 14)
+    assert seen == [6, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10]
+
+
+async def test_a_ceiling_taken_without_a_429_is_lifted() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64, patience=0)
+    await _round(limiter, clock, 0.05)
+    await _round(limiter, clock, 0.05, rl=1)
+    assert (limiter.limit, limiter.ceiling) == (4, 8)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 8)
+    # One at a time up to the ceiling; once 8 is taken, growth by probes again.
+    assert seen == [4, 5, 6, 7, 8, 10, 13, 16, 20]
     assert limiter.ceiling is None
 
 

@@ -88,9 +88,13 @@ class AdaptiveLimiter:
         if patience < 0:
             raise ValueError("the windows to wait below a ceiling cannot be negative")
         self.slowdown, self.confirm, self.patience = slowdown, confirm, patience
-        # The last limit that drew a 429, and the full windows spent just below it since.
+        # After a 429: the lowest limit that drew one (the ceiling), the highest known to
+        # draw none (the good limit), the full windows spent at the good limit since the
+        # last try above it, and how many to wait before the next (doubling per 429).
         self._ceiling: int | None = None
-        self._below_ceiling = 0
+        self._good = initial
+        self._waited = 0
+        self._wait = patience
         self._strikes = 0
         self._clock = clock
         self._limit = initial
@@ -169,7 +173,16 @@ class AdaptiveLimiter:
         if rate_limited:
             # A 429 needs no full window: the catalog said so outright. Remember where,
             # so growth stops short of it instead of drawing a 429 every few windows.
-            self._ceiling, self._below_ceiling = self._limit, 0
+            reference = self._reference[0]
+            if self._ceiling is not None:
+                # Tried again and refused again: wait twice as long before the next try.
+                self._wait = min(2 * self._wait, 16 * self.patience)
+            self._ceiling = self._limit
+            # A probe refused: what it probed from was taken. The limit itself refused
+            # (the catalog took it before): somewhat less than it, in between the halved
+            # limit and the refused one.
+            self._good = reference if reference < self._limit else self._limit * 3 // 4
+            self._waited = 0
             self._cut(max(self._limit // 2, self.minimum))
             return
         if len(self._latencies) < self._limit:
@@ -184,6 +197,12 @@ class AdaptiveLimiter:
         self._decide(rate)
 
     def _decide(self, rate: float) -> None:
+        if self._ceiling is not None and self._limit > self._good:
+            # A full window at this limit and no 429: it is good.
+            self._good = self._limit
+            if self._limit >= self._ceiling:
+                # The catalog takes what it refused before: the ceiling is lifted.
+                self._ceiling, self._wait = None, self.patience
         reference, reference_rate = self._reference
         probing = self._limit > reference and reference_rate is not None
         if probing:
@@ -226,16 +245,17 @@ class AdaptiveLimiter:
             return
         step = self._limit if self._slow_start else max(1, math.isqrt(self._limit))
         grown = min(self._limit + step, self.maximum)
-        if self._ceiling is not None and grown >= self._ceiling:
-            if self._limit < self._ceiling - 1:
-                grown = self._ceiling - 1
-            elif self._below_ceiling < self.patience:
-                self._below_ceiling += 1
+        if self._ceiling is not None and grown > self._good:
+            if self._limit < self._good:
+                # Straight back to the most the catalog took without a 429.
+                grown = self._good
+            elif self._waited < self._wait:
+                self._waited += 1
                 grown = self._limit
             else:
-                # Long enough without a 429 just below it: try the ceiling again, it may
-                # have been lifted (another client gone, the catalog scaled out).
-                grown, self._ceiling = self._ceiling, None
+                # Long enough without a 429 at the good limit: one more, in case the
+                # catalog takes more now (another client gone, the catalog scaled out).
+                grown, self._waited = self._limit + 1, 0
         if grown == self._limit:
             self._new_window()
         else:
