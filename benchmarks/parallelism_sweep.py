@@ -16,8 +16,8 @@ failed, not hidden. With ``--repeat R`` the levels run in rotation R times (so
 each level sees the same mix of the machine's load) and the median is shown,
 with every run's seconds beside it: the machine has 2 shared cores.
 
-    .venv/bin/python benchmarks/parallelism_sweep.py --models 10000 \\
-        --levels 8,16,32,64,96,128,auto --repeat 3
+    .venv/bin/python benchmarks/parallelism_sweep.py --models 10000 --repeat 3 \\
+        --levels 16,32,64,128,auto --capacity-levels 8,16,24,32,auto
 """
 
 from __future__ import annotations
@@ -126,6 +126,10 @@ def main() -> None:
     parser.add_argument(
         "--levels", default=LEVELS, help=f"comma-separated levels [default: {LEVELS}]"
     )
+    parser.add_argument(
+        "--capacity-levels",
+        help="levels for the capacity scenario [default: --levels from half the capacity up]",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every level")
     parser.add_argument("--scenarios", default="latency,capacity", help="latency, capacity or both")
     args = parser.parse_args()
@@ -160,7 +164,11 @@ def main() -> None:
         if "capacity" in wanted:
             capped = [*latency, "--capacity", str(args.capacity)]
             # Below the capacity nothing is refused: the same as latency only.
-            below = [p for p in levels if p == "auto" or int(p) >= args.capacity // 2]
+            below = (
+                args.capacity_levels.split(",")
+                if args.capacity_levels
+                else [p for p in levels if p == "auto" or int(p) >= args.capacity // 2]
+            )
             name = f"capacity {args.capacity}"
             scenarios[name] = sweep(root, env, port, name, capped, below, args.repeat)
     print(

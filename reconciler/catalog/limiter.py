@@ -13,10 +13,9 @@ is Little's law, the mean number in flight over the window divided by the mean
 latency of its requests; it does not depend on where in the round the window
 starts, as counting completions over one short round would.
 
-- A 429 halves the limit (multiplicative decrease) and ends slow start; the
-  limit then grows only by probing. A request that began before a cut says
-  nothing about the new limit: its 429 is not counted, so one burst of 429s
-  halves the limit once, not once per request.
+- A 429 halves the limit (multiplicative decrease) and ends slow start. A
+  request that began before a cut says nothing about the new limit: its 429 is
+  not counted, so one burst of 429s halves the limit once, not once per request.
 - Growth is a *probe* from a reference (the last limit whose rate was measured
   and kept): the limit goes up, doubling until the first cut or rejected probe
   (slow start), then by about its square root (as the Gradient2 limit of
@@ -31,6 +30,16 @@ starts, as counting completions over one short round would.
   the catalog struggling (with others' load or its own), and asking less of it
   is both polite and, if it is overloaded, faster. A gradual drift is followed
   instead: each window there becomes the new measure.
+- Moves down for latency need ``confirm`` (2) such windows in a row: on a busy
+  machine one window in many reads half as fast for a pause on our side.
+- After a 429 the limit that drew it is a *ceiling* and the last limit known to
+  draw none (what the refused probe started from; three quarters of a limit
+  taken before and refused now) is *good*. Growth goes straight back to the
+  good limit and past it one request at a time, each step after ``patience``
+  (30) full windows without a 429, the wait doubling with every further 429
+  (TCP remembers the window of its last loss for the same reason: probing
+  straight back into the catalog's limit draws a burst every few windows). A
+  ceiling reached without a 429 is lifted.
 - A window that did not keep the limit full (nobody waited for a place) says
   nothing about a higher limit and does not grow it.
 
@@ -47,7 +56,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 AUTO_INITIAL = 4
-AUTO_MAXIMUM = 64
+AUTO_MAXIMUM = 128
 
 
 @dataclass(frozen=True)
