@@ -91,11 +91,11 @@ class AdaptiveLimiter:
             raise ValueError("the windows to hold after a rejected probe cannot be negative")
         if slowdown <= 1.0:
             raise ValueError("the slowdown that cuts the limit must be above 1")
-        self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
         if confirm < 1:
             raise ValueError("a move down needs at least one window of evidence")
         if patience < 0:
             raise ValueError("the windows to wait below a ceiling cannot be negative")
+        self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
         self.slowdown, self.confirm, self.patience = slowdown, confirm, patience
         # After a 429: the lowest limit that drew one (the ceiling), the highest known to
         # draw none (the good limit), the full windows spent at the good limit since the
@@ -117,13 +117,12 @@ class AdaptiveLimiter:
         self._decreases = 0
         self._rate: float | None = None
         self._changed = asyncio.Condition()
-        # The current window: its era's latencies, whether a 429 or a waiter was seen,
+        # The current window: its era's latencies, whether anyone waited for a place,
         # and the time-weighted count of requests in flight since it began.
         now = clock()
         self._window_start = self._last_event = now
         self._in_flight_area = 0.0
         self._latencies: list[float] = []
-        self._rate_limited = False
         self._saturated = False
 
     @property
@@ -190,7 +189,8 @@ class AdaptiveLimiter:
             # A probe refused: what it probed from was taken. The limit itself refused
             # (the catalog took it before): somewhat less than it, in between the halved
             # limit and the refused one.
-            self._good = reference if reference < self._limit else self._limit * 3 // 4
+            taken = reference if reference < self._limit else self._limit * 3 // 4
+            self._good = max(taken, self.minimum)
             self._waited = 0
             self._cut(max(self._limit // 2, self.minimum))
             return
@@ -294,7 +294,6 @@ class AdaptiveLimiter:
         self._window_start = self._last_event
         self._in_flight_area = 0.0
         self._latencies = []
-        self._rate_limited = False
         self._saturated = self._in_flight >= self._limit
 
 
