@@ -110,7 +110,9 @@ class AdaptiveLimiter:
         self._peak = initial
         self._in_flight = 0
         self._era = 0
-        self._slow_start = True
+        # Below this the limit doubles (slow start): at first up to the cap; after a 429
+        # or a probe taken back, nowhere; after a slowdown, back up to where it was.
+        self._threshold = maximum
         # The last limit whose rate was kept, and that rate (None until measured).
         self._reference: tuple[int, float | None] = (initial, None)
         self._holding = 0
@@ -232,7 +234,7 @@ class AdaptiveLimiter:
                 self._cut(reference, keep_rate=reference_rate)
             else:
                 # The catalog is struggling, whoever loads it: ask less of it.
-                self._cut(max(self._limit // 2, self.minimum))
+                self._cut(max(self._limit // 2, self.minimum), regrow=True)
             return
         self._strikes = 0
         if probing:
@@ -252,8 +254,10 @@ class AdaptiveLimiter:
             # Nobody waited for a place: a higher limit would not have been used.
             self._new_window()
             return
-        step = self._limit if self._slow_start else max(1, math.isqrt(self._limit))
-        grown = min(self._limit + step, self.maximum)
+        if self._limit < self._threshold:
+            grown = min(2 * self._limit, self._threshold)
+        else:
+            grown = min(self._limit + max(1, math.isqrt(self._limit)), self.maximum)
         if self._ceiling is not None and grown > self._good:
             if self._limit < self._good:
                 # Straight back to the most the catalog took without a 429.
@@ -270,8 +274,11 @@ class AdaptiveLimiter:
         else:
             self._set(grown)
 
-    def _cut(self, limit: int, *, keep_rate: float | None = None) -> None:
-        self._slow_start = False
+    def _cut(self, limit: int, *, keep_rate: float | None = None, regrow: bool = False) -> None:
+        # TCP's ssthresh: after a timeout it regrows fast to half the old window; here a
+        # slowdown (the catalog's or our machine's, often gone a second later) may double
+        # straight back to where it was, a 429 or a probe taken back may not.
+        self._threshold = self._limit if regrow else limit
         self._decreases += 1
         self._reference = (limit, keep_rate)
         self._set(limit)
