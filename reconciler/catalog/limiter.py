@@ -29,7 +29,9 @@ starts, as counting completions over one short round would.
   one there halves the limit: the same number in flight taking twice as long is
   the catalog struggling (with others' load or its own), and asking less of it
   is both polite and, if it is overloaded, faster. A gradual drift is followed
-  instead: each window there becomes the new measure.
+  instead: each window there becomes the new measure. After such a cut the limit
+  may double straight back to where it was (TCP's slow start up to ``ssthresh``
+  after a timeout): a slowdown is often gone a second later.
 - Moves down for latency need ``confirm`` (2) such windows in a row: on a busy
   machine one window in many reads half as fast for a pause on our side.
 - After a 429 the limit that drew it is a *ceiling* and the last limit known to
