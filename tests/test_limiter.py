@@ -86,6 +86,21 @@ async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it
     assert limiter.limit == 64
 
 
+async def test_a_doubling_that_reads_only_somewhat_faster_is_kept_and_ends_slow_start() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64)
+
+    def latency(limit: int) -> float:
+        # 32 reads 15 % faster than 16 (a doubling should bring 30 %); past 32, nothing.
+        return 0.05 if limit <= 16 else 32 / (1.15 * 16 / 0.05) * max(1.0, limit / 32)
+
+    seen = await _limits(limiter, clock, latency, 6)
+    # 32 is kept (it read faster), but from there growth is by sqrt(32) probes: 37
+    # reads no faster and is taken back after two windows.
+    assert seen == [4, 8, 16, 32, 37, 37, 32]
+    assert limiter.decreases == 1
+
+
 async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=64, hold=2)

@@ -22,7 +22,11 @@ starts, as counting completions over one short round would.
   Netflix's concurrency-limits adds a queue of ``sqrt(limit)``).
 - A probe is kept when the rate rose by at least ``gain`` times the share the
   limit rose (``gain`` 0.3: 10 % more requests in flight must bring 3 % more
-  reads per second); then the next probe follows at once. Otherwise the extra
+  reads per second); then the next probe follows at once. A doubling that
+  brought a third of that (10 % for twice the requests) is kept too but ends
+  slow start, as BBR leaves its startup once bandwidth stops growing fast:
+  taking it back on a noisy window left the limit creeping from 16 for most
+  of a run. Otherwise the extra
   requests only queued (latency climbed, throughput held): the limit goes back
   to the reference and holds there ``hold`` windows before probing again.
 - At the reference, a window reading ``slowdown`` (2) times slower than the last
@@ -221,7 +225,13 @@ class AdaptiveLimiter:
         if probing:
             # A probe: did the extra requests buy throughput, or only queue?
             assert reference_rate is not None
-            worse = rate < reference_rate * (1 + self.gain * (self._limit / reference - 1))
+            share = self._limit / reference - 1
+            worse = rate < reference_rate * (1 + self.gain * share)
+            if worse and self._limit <= self._threshold:
+                if rate >= reference_rate * (1 + self.gain / 3 * share):
+                    # A doubling that read faster, if by less than it should (a third
+                    # will do): keep it, double no more (BBR leaves its startup so).
+                    self._threshold, worse = self._limit, False
         else:
             # At the reference: the same limit far slower (latency up ``slowdown`` times)?
             worse = reference_rate is not None and rate * self.slowdown < reference_rate
