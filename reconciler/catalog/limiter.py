@@ -227,11 +227,11 @@ class AdaptiveLimiter:
             assert reference_rate is not None
             share = self._limit / reference - 1
             worse = rate < reference_rate * (1 + self.gain * share)
-            if worse and self._limit <= self._threshold:
-                if rate >= reference_rate * (1 + self.gain / 3 * share):
-                    # A doubling that read faster, if by less than it should (a third
-                    # will do): keep it, double no more (BBR leaves its startup so).
-                    self._threshold, worse = self._limit, False
+            doubled = self._limit <= self._threshold
+            if worse and doubled and rate >= reference_rate * (1 + self.gain / 3 * share):
+                # A doubling that read faster, if by less than it should (a third will
+                # do): keep it, double no more (BBR leaves its startup so).
+                self._threshold, worse = self._limit, False
         else:
             # At the reference: the same limit far slower (latency up ``slowdown`` times)?
             worse = reference_rate is not None and rate * self.slowdown < reference_rate
