@@ -1,12 +1,18 @@
-"""The AIMD limit of ``--parallelism auto``: its decisions, driven by a fake clock."""
+"""The adaptive limit of ``--parallelism auto``: its decisions, driven by a fake clock.
+
+Each test plays a catalog whose latency depends on how many requests are in
+flight, one window (a full round of the limit) at a time, and checks where the
+limit goes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
-from reconciler.catalog.limiter import AdaptiveLimiter, Ticket
+from reconciler.catalog.limiter import AUTO_MAXIMUM, AdaptiveLimiter, Ticket
 
 
 class FakeClock:
@@ -36,60 +42,196 @@ async def _round(
     for i, ticket in enumerate(tickets):
         await limiter.release(ticket, rate_limited=i < rl)
     if waiting:
-        # The waiter got its place; it leaves without a result, so it counts for nothing.
+        # The waiter got its place; it leaves at once without a result: it counts for nothing.
         ticket = await blocked
         await limiter.release(Ticket(ticket.started, era=-1), rate_limited=False)
 
 
-async def test_slow_start_doubles_then_caps_at_the_maximum() -> None:
+def plateau(knee: int, base: float = 0.05) -> Callable[[int], float]:
+    """A catalog that serves ``knee`` requests at once: past it, requests only queue
+    (latency grows with the limit, throughput stays ``knee / base``)."""
+    return lambda limit: base * max(1.0, limit / knee)
+
+
+async def _limits(
+    limiter: AdaptiveLimiter, clock: FakeClock, latency: Callable[[int], float], rounds: int
+) -> list[int]:
+    seen = [limiter.limit]
+    for _ in range(rounds):
+        await _round(limiter, clock, latency(limiter.limit))
+        seen.append(limiter.limit)
+    return seen
+
+
+async def test_slow_start_doubles_while_throughput_rises_then_stops_at_the_cap() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=20)
-    seen = [limiter.limit]
-    for _ in range(5):
-        await _round(limiter, clock, 0.05)
-        seen.append(limiter.limit)
+    # Latency that does not depend on the load: each doubling doubles the throughput.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
     assert seen == [4, 8, 16, 20, 20, 20]
     assert limiter.peak == 20
     assert limiter.decreases == 0
+    assert limiter.rate == pytest.approx(20 / 0.05)
 
 
-async def test_a_429_halves_the_limit_once_per_burst_and_growth_turns_additive() -> None:
+async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=4, maximum=64)
+    # A catalog sharing the CPU: every request in flight adds latency, yet more in flight
+    # still reads faster (rate = limit / latency keeps rising). A latency rule would stop
+    # at once; the throughput rule goes on to the cap.
+    seen = await _limits(limiter, clock, lambda limit: 0.05 + 0.001 * limit, 6)
+    assert seen[:5] == [4, 8, 16, 32, 64]
+    assert 0.05 + 0.001 * 64 > 2 * (0.05 + 0.001 * 4)
+    assert limiter.limit == 64
+
+
+async def test_a_doubling_that_reads_only_somewhat_faster_is_kept_and_ends_slow_start() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64)
+
+    def latency(limit: int) -> float:
+        # 32 reads 15 % faster than 16 (a doubling should bring 30 %); past 32, nothing.
+        return 0.05 if limit <= 16 else 32 / (1.15 * 16 / 0.05) * max(1.0, limit / 32)
+
+    seen = await _limits(limiter, clock, latency, 6)
+    # 32 is kept (it read faster), but from there growth is by sqrt(32) probes: 37
+    # reads no faster and is taken back after two windows.
+    assert seen == [4, 8, 16, 32, 37, 37, 32]
+    assert limiter.decreases == 1
+
+
+async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64, hold=2)
+    seen = await _limits(limiter, clock, plateau(16), 5)
+    # 32 reads no faster than 16 (twice the latency): after two such windows, back to 16.
+    assert seen == [4, 8, 16, 32, 32, 16]
+    assert limiter.decreases == 1
+    # One window to measure 16 again, then ``hold`` windows there, then a probe of +4,
+    # which buys nothing either.
+    seen = await _limits(limiter, clock, plateau(16), 6)
+    assert seen == [16, 16, 16, 20, 20, 16, 16]
+
+
+async def test_one_slow_window_is_not_enough_to_take_a_probe_back() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=8, maximum=64)
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 16
+    # A pause on our side: the probe's first window reads slower than 8 did.
+    await _round(limiter, clock, 0.2)
+    assert limiter.limit == 16
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 32
+    assert limiter.decreases == 0
+
+
+async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64)
+    seen = await _limits(limiter, clock, plateau(24), 60)
+    # Slow start overshoots the knee (24: no limit reads faster) to 32, which still
+    # read faster than 16 did; from there every probe is taken back.
+    assert seen[:7] == [4, 8, 16, 32, 64, 64, 32]
+    assert set(seen[7:]) == {32, 32 + 5}
+    assert seen[7:].count(32) >= 2 * seen[7:].count(37)
+
+
+async def test_a_429_halves_the_limit_once_per_burst() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64, patience=2)
     await _round(limiter, clock, 0.05)
     await _round(limiter, clock, 0.05)
     assert limiter.limit == 16
-    # Every request of this window is rate limited; the limit is halved once, because
-    # the requests that began before the cut say nothing about the new limit.
+    # Every request of this window (a probe from 8) is rate limited; the limit is halved
+    # once, because the requests that began before the cut say nothing about the new one.
     await _round(limiter, clock, 0.05, rl=16)
     assert limiter.limit == 8
     assert limiter.decreases == 1
-    await _round(limiter, clock, 0.05)
-    await _round(limiter, clock, 0.05)
-    assert limiter.limit == 10
+    assert limiter.ceiling == 16
+    # 8 was taken without a 429, 16 was not: from 8, one more at a time, each after
+    # ``patience`` windows without a 429, so as not to draw a burst every few windows.
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 12)
+    assert seen == [8, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12]
+    assert limiter.ceiling == 16
 
 
-async def test_latency_well_above_the_baseline_halves_the_limit() -> None:
+async def test_after_a_429_the_limit_climbs_straight_back_to_the_last_good_one() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, tolerance=2.0)
+    limiter = _limiter(clock, initial=16, maximum=64, patience=3)
+    # 16 refused where it was taken before: somewhat less (12) is taken as good.
+    await _round(limiter, clock, 0.05, rl=1)
+    assert (limiter.limit, limiter.ceiling) == (8, 16)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 8)
+    assert seen == [8, 10, 12, 12, 12, 12, 13, 13, 13]
+    # 13, taken for a while, is refused now: the ceiling comes down to it, three
+    # quarters of it (9) count as good, and the wait before each step doubles.
+    await _round(limiter, clock, 0.05, rl=2)
+    assert (limiter.limit, limiter.ceiling) == (6, 13)
+    assert limiter.decreases == 2
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 14)
+    assert seen == [6, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10]
+
+
+async def test_a_ceiling_taken_without_a_429_is_lifted() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=64, patience=0)
     await _round(limiter, clock, 0.05)
-    assert limiter.baseline == pytest.approx(0.05)
-    assert limiter.limit == 8
-    # Somewhat slower is still the catalog keeping up.
-    await _round(limiter, clock, 0.09)
+    await _round(limiter, clock, 0.05, rl=1)
+    assert (limiter.limit, limiter.ceiling) == (4, 8)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 8)
+    # One at a time up to the ceiling; once 8 is taken, growth by probes again.
+    assert seen == [4, 5, 6, 7, 8, 10, 13, 16, 20]
+    assert limiter.ceiling is None
+
+
+async def test_a_429_during_a_probe_halves_from_the_probe() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=64)
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 32
+    await _round(limiter, clock, 0.05, rl=1)
     assert limiter.limit == 16
-    # Past twice the baseline: the catalog is queueing our requests.
+
+
+async def test_latency_doubling_at_a_steady_limit_halves_it() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=16)
+    await _round(limiter, clock, 0.05)
+    # Somewhat slower is followed, not punished: it becomes the new measure.
+    await _round(limiter, clock, 0.09)
     await _round(limiter, clock, 0.15)
+    assert limiter.limit == 16
+    # Twice as slow as the last measure with as many in flight, one window: a pause?
+    await _round(limiter, clock, 0.31)
+    assert limiter.limit == 16
+    assert limiter.decreases == 0
+    # Two in a row: the catalog struggles.
+    await _round(limiter, clock, 0.31)
     assert limiter.limit == 8
-    assert limiter.baseline == pytest.approx(0.05)
+    assert limiter.decreases == 1
+    # Quick again: a slowdown is often gone a moment later, so the limit may double
+    # straight back to where it was (not past it: there it probes again).
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 16
+
+
+async def test_never_above_the_maximum() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=6)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
+    assert seen == [4, 6, 6, 6, 6, 6]
+    assert limiter.peak == 6
 
 
 async def test_never_below_the_minimum() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=2, minimum=1)
+    limiter = _limiter(clock, initial=4, minimum=2)
     for _ in range(4):
         await _round(limiter, clock, 0.05, rl=1)
-    assert limiter.limit == 1
+    assert limiter.limit == 2
+    assert limiter.decreases == 4
 
 
 async def test_an_unsaturated_window_does_not_grow_the_limit() -> None:
@@ -98,6 +240,20 @@ async def test_an_unsaturated_window_does_not_grow_the_limit() -> None:
     for _ in range(3):
         await _round(limiter, clock, 0.05, waiting=0)
     assert limiter.limit == 4
+    assert limiter.rate == pytest.approx(4 / 0.05)
+
+
+async def test_the_rate_is_the_mean_in_flight_over_the_mean_latency() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=2, hold=0)
+    first = await limiter.acquire()
+    clock.now += 0.1
+    second = await limiter.acquire()
+    clock.now += 0.1
+    await limiter.release(first, rate_limited=False)
+    await limiter.release(second, rate_limited=False)
+    # 0.2 s of window, 1.5 requests in flight on average, 0.15 s each: 10 per second.
+    assert limiter.rate == pytest.approx(1.5 / 0.15)
 
 
 async def test_the_limit_bounds_the_requests_in_flight() -> None:
@@ -111,15 +267,22 @@ async def test_the_limit_bounds_the_requests_in_flight() -> None:
             in_flight += 1
             peak = max(peak, in_flight)
             await asyncio.sleep(0)
+            clock.now += 0.01
             in_flight -= 1
 
     await asyncio.gather(*(request() for _ in range(50)))
     assert 1 <= peak <= limiter.peak
-    assert limiter.peak <= 64
+    assert 3 <= limiter.peak <= AUTO_MAXIMUM
 
 
-def test_rejects_inconsistent_bounds() -> None:
+def test_rejects_inconsistent_settings() -> None:
     with pytest.raises(ValueError, match="minimum <= initial <= maximum"):
         AdaptiveLimiter(initial=8, maximum=4)
-    with pytest.raises(ValueError, match="tolerance"):
-        AdaptiveLimiter(tolerance=1.0)
+    with pytest.raises(ValueError, match="gain"):
+        AdaptiveLimiter(gain=1.0)
+    with pytest.raises(ValueError, match="slowdown"):
+        AdaptiveLimiter(slowdown=1.0)
+    with pytest.raises(ValueError, match="evidence"):
+        AdaptiveLimiter(confirm=0)
+    with pytest.raises(ValueError, match="hold"):
+        AdaptiveLimiter(hold=-1)

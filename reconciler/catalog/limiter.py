@@ -1,34 +1,68 @@
-"""``--parallelism auto``: how many requests to keep in flight, learnt as the run goes (AIMD).
+"""``--parallelism auto``: how many requests to keep in flight, learnt as the run goes.
 
-The limit starts low and grows while the catalog keeps up, and shrinks as soon as
-it says it does not. It moves once per *window*, a window being as many finished
-requests as the limit allowed when it began (about one round of the pipe):
+What a run wants from the catalog is throughput, so the limit follows the
+*delivery rate*, not latency alone. Latency climbing is only bad when it buys
+nothing: against a catalog that shares the CPU with us (the local server on a
+small machine), every added request costs some latency yet still adds
+throughput, and a rule on latency alone ("cut past twice the lowest latency")
+stops far below the best limit.
 
-- a 429 in the window halves the limit;
-- so does the window's median latency climbing past ``tolerance`` times the
-  baseline, the lowest window median seen so far (requests queueing at the catalog
-  show up as latency before they show up as 429s);
-- otherwise, if the window kept the limit full (more requests wanted to go than it
-  allowed), the limit grows: doubling until the first decrease (slow start, so a
-  healthy catalog is reached in a handful of windows rather than sixty), then by one.
+The limit moves once per *window*: as many finished requests as the limit
+allowed when it was set (about one round of the pipe). A window's delivery rate
+is Little's law, the mean number in flight over the window divided by the mean
+latency of its requests; it does not depend on where in the round the window
+starts, as counting completions over one short round would.
 
-The limit stays within ``[minimum, maximum]``. A request that began before the last
-decrease says nothing about the new limit: its 429 or its latency is not counted,
-so one burst of 429s halves the limit once, not once per request.
+- A 429 halves the limit (multiplicative decrease) and ends slow start. A
+  request that began before a cut says nothing about the new limit: its 429 is
+  not counted, so one burst of 429s halves the limit once, not once per request.
+- Growth is a *probe* from a reference (the last limit whose rate was measured
+  and kept): the limit goes up, doubling until the first cut or rejected probe
+  (slow start), then by about its square root (as the Gradient2 limit of
+  Netflix's concurrency-limits adds a queue of ``sqrt(limit)``).
+- A probe is kept when the rate rose by at least ``gain`` times the share the
+  limit rose (``gain`` 0.3: 10 % more requests in flight must bring 3 % more
+  reads per second); then the next probe follows at once. A doubling that
+  brought a third of that (10 % for twice the requests) is kept too but ends
+  slow start, as BBR leaves its startup once bandwidth stops growing fast:
+  taking it back on a noisy window left the limit creeping from 16 for most
+  of a run. Otherwise the extra
+  requests only queued (latency climbed, throughput held): the limit goes back
+  to the reference and holds there ``hold`` windows before probing again.
+- At the reference, a window reading ``slowdown`` (2) times slower than the last
+  one there halves the limit: the same number in flight taking twice as long is
+  the catalog struggling (with others' load or its own), and asking less of it
+  is both polite and, if it is overloaded, faster. A gradual drift is followed
+  instead: each window there becomes the new measure. After such a cut the limit
+  may double straight back to where it was (TCP's slow start up to ``ssthresh``
+  after a timeout): a slowdown is often gone a second later.
+- Moves down for latency need ``confirm`` (2) such windows in a row: on a busy
+  machine one window in many reads half as fast for a pause on our side.
+- After a 429 the limit that drew it is a *ceiling* and the last limit known to
+  draw none (what the refused probe started from; three quarters of a limit
+  taken before and refused now) is *good*. Growth goes straight back to the
+  good limit and past it one request at a time, each step after ``patience``
+  (30) full windows without a 429, the wait doubling with every further 429
+  (TCP remembers the window of its last loss for the same reason: probing
+  straight back into the catalog's limit draws a burst every few windows). A
+  ceiling reached without a 429 is lifted.
+- A window that did not keep the limit full (nobody waited for a place) says
+  nothing about a higher limit and does not grow it.
 
-The decisions take the clock as an argument, so tests drive them without waiting.
+The limit stays within ``[minimum, maximum]``. The decisions take the clock as
+an argument, so tests drive them without waiting.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 AUTO_INITIAL = 4
-AUTO_MAXIMUM = 64
+AUTO_MAXIMUM = 128
 
 
 @dataclass(frozen=True)
@@ -40,7 +74,7 @@ class Ticket:
 
 
 class AdaptiveLimiter:
-    """An AIMD concurrency limit: ``async with limiter.slot() as slot`` around each request."""
+    """An adaptive concurrency limit: ``async with limiter.slot() as slot`` around each request."""
 
     def __init__(
         self,
@@ -48,26 +82,56 @@ class AdaptiveLimiter:
         initial: int = AUTO_INITIAL,
         minimum: int = 1,
         maximum: int = AUTO_MAXIMUM,
-        tolerance: float = 2.0,
+        gain: float = 0.3,
+        hold: int = 3,
+        slowdown: float = 2.0,
+        confirm: int = 2,
+        patience: int = 30,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
             raise ValueError("the limits must satisfy 1 <= minimum <= initial <= maximum")
-        if tolerance <= 1.0:
-            raise ValueError("the latency tolerance must be above 1")
-        self.minimum, self.maximum, self.tolerance = minimum, maximum, tolerance
+        if not 0.0 < gain < 1.0:
+            raise ValueError("the gain a probe must show is a share between 0 and 1")
+        if hold < 0:
+            raise ValueError("the windows to hold after a rejected probe cannot be negative")
+        if slowdown <= 1.0:
+            raise ValueError("the slowdown that cuts the limit must be above 1")
+        if confirm < 1:
+            raise ValueError("a move down needs at least one window of evidence")
+        if patience < 0:
+            raise ValueError("the windows to wait below a ceiling cannot be negative")
+        self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
+        self.slowdown, self.confirm, self.patience = slowdown, confirm, patience
+        # After a 429: the lowest limit that drew one (the ceiling), the highest known to
+        # draw none (the good limit), the full windows spent at the good limit since the
+        # last try above it, and how many to wait before the next (doubling per 429).
+        self._ceiling: int | None = None
+        self._good = initial
+        self._waited = 0
+        self._wait = patience
+        self._strikes = 0
         self._clock = clock
         self._limit = initial
         self._peak = initial
         self._in_flight = 0
         self._era = 0
-        self._slow_start = True
-        self._baseline: float | None = None
-        self._latencies: list[float] = []
-        self._rate_limited = False
-        self._saturated = False
+        # Below this the limit doubles (slow start): at first up to the cap; after a 429
+        # or a probe taken back, nowhere; after a slowdown, back up to where it was.
+        self._threshold = maximum
+        # The last limit whose rate was kept, and that rate (None until measured).
+        self._reference: tuple[int, float | None] = (initial, None)
+        self._holding = 0
         self._decreases = 0
+        self._rate: float | None = None
         self._changed = asyncio.Condition()
+        # The current window: its era's latencies, whether anyone waited for a place,
+        # and the time-weighted count of requests in flight since it began.
+        now = clock()
+        self._window_start = self._last_event = now
+        self._in_flight_area = 0.0
+        self._latencies: list[float] = []
+        self._saturated = False
 
     @property
     def limit(self) -> int:
@@ -81,13 +145,18 @@ class AdaptiveLimiter:
 
     @property
     def decreases(self) -> int:
-        """How many times the limit was cut."""
+        """How many times the limit was cut or a probe taken back."""
         return self._decreases
 
     @property
-    def baseline(self) -> float | None:
-        """The lowest window median latency seen, in seconds (``None`` before a window ends)."""
-        return self._baseline
+    def ceiling(self) -> int | None:
+        """The last limit that drew a 429, which growth stays below (``None``: none yet)."""
+        return self._ceiling
+
+    @property
+    def rate(self) -> float | None:
+        """The last full window's delivery rate, requests per second (``None`` before one)."""
+        return self._rate
 
     def slot(self) -> _Slot:
         """A context manager that waits for room, then holds one place while a request runs."""
@@ -99,57 +168,151 @@ class AdaptiveLimiter:
             if self._in_flight >= self._limit:
                 self._saturated = True
                 await self._changed.wait_for(lambda: self._in_flight < self._limit)
+            self._account()
             self._in_flight += 1
         return Ticket(self._clock(), self._era)
 
     async def release(self, ticket: Ticket, *, rate_limited: bool) -> None:
         """Give the place back and learn from how the request went."""
         async with self._changed:
+            self._account()
             self._in_flight -= 1
             self.observe(ticket, rate_limited=rate_limited)
             self._changed.notify(max(self._limit - self._in_flight, 0))
 
     def observe(self, ticket: Ticket, *, rate_limited: bool) -> None:
-        """Count one finished request toward the window; move the limit when it is full.
-
-        A request is saturating too when others still wait: a limit that is never
-        full tells nothing about whether more would be faster.
-        """
+        """Count one finished request toward the window; move the limit when it is full."""
         if ticket.era != self._era:
             return
-        self._latencies.append(self._clock() - ticket.started)
-        self._rate_limited = self._rate_limited or rate_limited
-        if self._rate_limited:
-            # A 429 needs no full window: the catalog said so outright.
-            self._decrease()
+        now = self._clock()
+        self._latencies.append(now - ticket.started)
+        if rate_limited:
+            # A 429 needs no full window: the catalog said so outright. Remember where,
+            # so growth stops short of it instead of drawing a 429 every few windows.
+            reference = self._reference[0]
+            if self._ceiling is not None:
+                # Tried again and refused again: wait twice as long before the next try.
+                self._wait = min(2 * self._wait, 16 * self.patience)
+            self._ceiling = self._limit
+            # A probe refused: what it probed from was taken. The limit itself refused
+            # (the catalog took it before): somewhat less than it, in between the halved
+            # limit and the refused one.
+            taken = reference if reference < self._limit else self._limit * 3 // 4
+            self._good = max(taken, self.minimum)
+            self._waited = 0
+            self._cut(max(self._limit // 2, self.minimum))
             return
         if len(self._latencies) < self._limit:
             return
-        median = statistics.median(self._latencies)
-        if self._baseline is not None and median > self.tolerance * self._baseline:
-            self._decrease()
-            return
-        self._baseline = median if self._baseline is None else min(self._baseline, median)
-        if self._saturated:
-            grown = self._limit * 2 if self._slow_start else self._limit + 1
-            self._set(min(grown, self.maximum))
-        else:
-            self._new_window()
+        self._account()
+        latency = sum(self._latencies) / len(self._latencies)
+        elapsed = now - self._window_start
+        in_flight = self._in_flight_area / elapsed if elapsed > 0 else float(self._limit)
+        # Little's law: throughput = requests in flight / time each spends in flight.
+        rate = in_flight / latency if latency > 0 else math.inf
+        self._rate = rate
+        self._decide(rate)
 
-    def _decrease(self) -> None:
-        self._slow_start = False
+    def _decide(self, rate: float) -> None:
+        if self._ceiling is not None and self._limit > self._good:
+            # A full window at this limit and no 429: it is good.
+            self._good = self._limit
+            if self._limit >= self._ceiling:
+                # The catalog takes what it refused before: the ceiling is lifted.
+                self._ceiling, self._wait = None, self.patience
+        reference, reference_rate = self._reference
+        probing = self._limit > reference and reference_rate is not None
+        if probing:
+            # A probe: did the extra requests buy throughput, or only queue?
+            assert reference_rate is not None
+            share = self._limit / reference - 1
+            worse = rate < reference_rate * (1 + self.gain * share)
+            doubled = self._limit <= self._threshold
+            if worse and doubled and rate >= reference_rate * (1 + self.gain / 3 * share):
+                # A doubling that read faster, if by less than it should (a third will
+                # do): keep it, double no more (BBR leaves its startup so).
+                self._threshold, worse = self._limit, False
+        else:
+            # At the reference: the same limit far slower (latency up ``slowdown`` times)?
+            worse = reference_rate is not None and rate * self.slowdown < reference_rate
+        if worse:
+            self._strikes += 1
+            if self._strikes < self.confirm:
+                # One slow window may be a pause on our side (a collection, a burst of
+                # planning); only consecutive ones move the limit down.
+                self._new_window()
+            elif probing:
+                self._holding = self.hold
+                self._cut(reference, keep_rate=reference_rate)
+            else:
+                # The catalog is struggling, whoever loads it: ask less of it.
+                self._cut(max(self._limit // 2, self.minimum), regrow=True)
+            return
+        self._strikes = 0
+        if probing:
+            self._reference = (self._limit, rate)
+            self._grow()
+            return
+        # At the reference: measure it afresh (the catalog's speed drifts), then probe.
+        self._reference = (self._limit, rate)
+        if self._holding > 0:
+            self._holding -= 1
+            self._new_window()
+        else:
+            self._grow()
+
+    def _grow(self) -> None:
+        if not self._saturated:
+            # Nobody waited for a place: a higher limit would not have been used.
+            self._new_window()
+            return
+        if self._limit < self._threshold:
+            grown = min(2 * self._limit, self._threshold)
+        else:
+            grown = min(self._limit + max(1, math.isqrt(self._limit)), self.maximum)
+        if self._ceiling is not None and grown > self._good:
+            if self._limit < self._good:
+                # Straight back to the most the catalog took without a 429.
+                grown = self._good
+            elif self._waited < self._wait:
+                self._waited += 1
+                grown = self._limit
+            else:
+                # Long enough without a 429 at the good limit: one more, in case the
+                # catalog takes more now (another client gone, the catalog scaled out).
+                grown, self._waited = self._limit + 1, 0
+        if grown == self._limit:
+            self._new_window()
+        else:
+            self._set(grown)
+
+    def _cut(self, limit: int, *, keep_rate: float | None = None, regrow: bool = False) -> None:
+        # TCP's ssthresh: after a timeout it regrows fast to half the old window; here a
+        # slowdown (the catalog's or our machine's, often gone a second later) may double
+        # straight back to where it was, a 429 or a probe taken back may not.
+        self._threshold = self._limit if regrow else limit
         self._decreases += 1
-        self._set(max(self._limit // 2, self.minimum))
+        self._reference = (limit, keep_rate)
+        self._set(limit)
 
     def _set(self, limit: int) -> None:
+        self._strikes = 0
         self._limit = limit
         self._peak = max(self._peak, limit)
         self._era += 1
         self._new_window()
 
+    def _account(self) -> None:
+        """Add the time since the last event, times the requests in flight, to the window."""
+        now = self._clock()
+        self._in_flight_area += self._in_flight * (now - self._last_event)
+        self._last_event = now
+
     def _new_window(self) -> None:
+        self._account()
+        self._window_start = self._last_event
+        self._in_flight_area = 0.0
         self._latencies = []
-        self._rate_limited = False
         self._saturated = self._in_flight >= self._limit
 
 
