@@ -8,6 +8,7 @@ manifests loaded first, as before), and compares exit code, stdout and stderr.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -113,3 +114,12 @@ def test_a_broken_manifest_is_reported_before_a_broken_state(workspace, monkeypa
     assert overlapped == sequential
     assert "broken.yaml" in overlapped[2]
     assert "state" not in overlapped[2]
+
+
+def test_the_collector_thresholds_are_restored_after_a_command(workspace):
+    before = gc.get_threshold()
+    workspace.write_models(GPT)
+    assert workspace.cli(["apply", "--auto-approve"]).exit_code == 0
+    assert workspace.cli(["plan"]).exit_code == 0
+    assert workspace.cli(["drift"]).exit_code == 0
+    assert gc.get_threshold() == before
