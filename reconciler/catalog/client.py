@@ -33,7 +33,7 @@ import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 from multidict import CIMultiDictProxy
-from pydantic import Field, ValidationError
+from pydantic import PrivateAttr, ValidationError
 from yarl import URL
 
 from reconciler.catalog.classify import (
@@ -126,7 +126,14 @@ class CatalogResponse(PatchModelDraftApiResponse):
     earlier request with the same idempotency key: nothing was applied again.
     """
 
-    replayed: bool = Field(default=False, exclude=True)
+    # Not a field: the body's own "replayed", if any, is ignored (extra); only the header
+    # says. So a response validates straight from the bytes into this class.
+    _replayed: bool = PrivateAttr(default=False)
+
+    @property
+    def replayed(self) -> bool:
+        """Whether the server answered with the stored response of an earlier request."""
+        return self._replayed
 
 
 @dataclass(frozen=True)
@@ -311,7 +318,13 @@ class CatalogClient:
 
     async def read(self, draft_id: str) -> DraftFormState:
         """The live state of a draft; ``NotFoundError`` if the catalog has no such draft."""
-        response = await self.send(PatchModelDraftApiRequest(draft_id=draft_id))
+        if not isinstance(draft_id, str):
+            raise TypeError(f"a draft id is a string, not {type(draft_id).__name__}")
+        # The body ``send`` would make of PatchModelDraftApiRequest(draft_id=...), without
+        # building and dumping the request model for each of 10,000 reads.
+        content = json.dumps({"draft_id": draft_id}, ensure_ascii=False, separators=(",", ":"))
+        label = f"read {draft_id or 'new draft'}"
+        response = await self._send(content, draft_id or None, True, label)
         if response.form_state is None:
             raise CatalogError(
                 "the catalog answered a read without the draft's form_state", draft_id=draft_id
@@ -348,9 +361,15 @@ class CatalogClient:
         # Repeating a read changes nothing, and a keyed write is replayed, not re-applied.
         read = _is_read(wire)
         repeatable = read or request.idempotency_key is not None
+        return await self._send(content, draft_id, repeatable, _label(request, read))
+
+    async def _send(
+        self, text: str, draft_id: str | None, repeatable: bool, label: str
+    ) -> CatalogResponse:
+        content = text.encode()
 
         async def attempt() -> CatalogResponse:
-            outcome = await self._attempt(content.encode(), draft_id, repeatable)
+            outcome = await self._attempt(content, draft_id, repeatable)
             if isinstance(outcome, CatalogResponse):
                 return outcome
             if outcome.retry_reason is None:
@@ -362,7 +381,7 @@ class CatalogClient:
                 retry_after=outcome.retry_after,
             )
 
-        return await self._retrier.run(attempt, label=_label(request, read))
+        return await self._retrier.run(attempt, label=label)
 
     def _build(self, wire: Mapping[str, Any], draft_id: str | None) -> PatchModelDraftApiRequest:
         try:
@@ -422,13 +441,12 @@ class CatalogClient:
             # Parsed and validated in one pass from the bytes; anything else (not a
             # JSON object, not our shape, success false) is worded below.
             try:
-                base = PatchModelDraftApiResponse.model_validate_json(response.content)
+                answer = CatalogResponse.model_validate_json(response.content)
             except ValidationError:
-                base = None
-            if base is not None and base.success:
-                # The body's own "replayed", if any, is ignored (extra): only the header says.
-                fields_set = base.model_fields_set | {"replayed"}
-                return CatalogResponse.model_construct(fields_set, **dict(base), replayed=replayed)
+                answer = None
+            if answer is not None and answer.success:
+                answer._replayed = replayed
+                return answer
         body = json_object(response)
         message = self._redact(response_message(response, body))
         echoed = str(body.get("draft_id") or "") if body else ""

@@ -13,8 +13,12 @@ from reconciler.cli.common import FORMATS, Settings, catalog_options, emit, run
 from reconciler.cli.pipeline import (
     PlanRequest,
     check_targets,
+    collect_rarely,
     load_desired,
     make_plan,
+    manifests_first,
+    read_while_loading,
+    reads_while_loading,
     shard_of,
     target_options,
 )
@@ -65,15 +69,21 @@ async def drift(
     fmt: str,
 ) -> None:
     """Exit 0 when the catalog matches the manifests, 2 when it drifted, 1 on error."""
+    collect_rarely()
     err = settings.err
-    desired = load_desired(paths)
-    doc = StateStore(settings.state_path).load()
-    settings.check_catalog(doc)
+    # The manifests load while the state's drafts are read (see plan).
+    early = reads_while_loading(settings, True, targets, excludes)
+    desired = [] if early else load_desired(paths)
+    doc = manifests_first(paths, early, StateStore(settings.state_path).load)
+    manifests_first(paths, early, lambda: settings.check_catalog(doc))
     request = PlanRequest(targets=check_targets(targets, desired, doc, excludes))
     if shard is not None:
         desired, doc = shard_of(desired, doc, *shard)
-    async with settings.open_client() as client:
-        plan = await make_plan(settings, client, desired, doc, request, err)
+    async with manifests_first(paths, early, settings.open_client) as client:
+        read = None
+        if early:
+            desired, read = await read_while_loading(settings, client, paths, doc, shard=shard)
+        plan = await make_plan(settings, client, desired, doc, request, err, read=read)
     title = "reconciler drift"
     if shard is not None:
         title += f" (shard {shard[0]}/{shard[1]})"

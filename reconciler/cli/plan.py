@@ -25,8 +25,12 @@ from reconciler.cli.pipeline import (
     PlanRequest,
     Refresh,
     check_targets,
+    collect_rarely,
     load_desired,
     make_plan,
+    manifests_first,
+    read_while_loading,
+    reads_while_loading,
     target_options,
 )
 from reconciler.errors import PlanFileError, UsageError
@@ -115,11 +119,14 @@ async def plan(
     stage: bool,
 ) -> None:
     """Show what apply would change, and why (PATHS default: manifests/)."""
+    collect_rarely()
     err = settings.err
-    desired = load_desired(paths)
+    # Reading every managed draft: the manifests load while the state's drafts are read.
+    early = reads_while_loading(settings, refresh, targets, excludes)
+    desired = [] if early else load_desired(paths)
     store = StateStore(settings.state_path)
-    doc = store.load()
-    settings.check_catalog(doc)
+    doc = manifests_first(paths, early, store.load)
+    manifests_first(paths, early, lambda: settings.check_catalog(doc))
     request = PlanRequest(refresh, prune, check_targets(targets, desired, doc, excludes))
     if stage and refresh is not True:
         # The keys digest the live drafts apply will read: a stage must have read them all.
@@ -128,8 +135,12 @@ async def plan(
             f"drop --refresh={str(refresh).lower()}"
         )
     # --refresh=false reads nothing, so it needs no catalog (and creates no embedded one).
-    async with settings.open_client() if refresh else contextlib.nullcontext() as client:
-        result = await make_plan(settings, client, desired, doc, request, err)
+    opening = manifests_first(paths, early, settings.open_client) if refresh else None
+    async with opening or contextlib.nullcontext() as client:
+        read = None
+        if early and client is not None:
+            desired, read = await read_while_loading(settings, client, paths, doc)
+        result = await make_plan(settings, client, desired, doc, request, err, read=read)
         if stage and client is not None:
             # Keyed by the state as apply will find it: the stage never writes the state.
             on = planned_on(store.lineage_of(doc), doc.serial)

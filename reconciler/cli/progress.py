@@ -54,6 +54,12 @@ class Progress:
         if self._bar is not None:
             self._bar.stop()
 
+    def extend(self, more: int) -> None:
+        """``more`` items joined the phase after it started."""
+        self._total += more
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, total=self._total)
+
     def advance(self, key: str, outcome: str = "") -> None:
         """One item is finished; in line mode say which and how it ended."""
         self._done += 1

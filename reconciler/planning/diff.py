@@ -46,7 +46,13 @@ def compare(
     if before == after:
         return ()
     absent = [f for f in names if f not in before]
-    differ = [f for f in names if f in before and before[f] != after[f]]
+    # Equal as plans show them (a live pricing entry keeps its id, a desired one has none)
+    # is equal as the server compares them, without building the comparable forms.
+    differ = [
+        f
+        for f in names
+        if f in before and before[f] != after[f] and display(f, before[f]) != display(f, after[f])
+    ]
     cmp_before = {f: comparable(f, before[f]) for f in differ}
     cmp_after = {f: comparable(f, after[f]) for f in differ}
     if not absent and cmp_before == cmp_after:

@@ -92,9 +92,14 @@ def manifests_digest(models: Iterable[DesiredModel]) -> str:
     return _digest(sorted([m.key, desired_digest(m)] for m in models))
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False) makes
+# for each call, made once: every read and every planned model is digested.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Compact JSON with sorted keys: the same value always yields the same text."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def _digest(value: Any) -> str:

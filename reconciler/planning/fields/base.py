@@ -55,6 +55,15 @@ class FieldKind:
 
 def to_plain(value: Any) -> Any:
     """A copy made of plain dicts, lists and scalars, fit for JSON."""
+    # The exact plain types first: a manifest is made of them, and the abstract Mapping
+    # check below costs more than the copy (a plan digests every model's fields).
+    kind = type(value)
+    if kind is str or kind is bool or kind is int or kind is float or value is None:
+        return value
+    if kind is dict:
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
