@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ from click.testing import CliRunner
 
 from reconciler.cli.validate import schema, validate
 from reconciler.manifests.schema import manifest_json_schema
+from reconciler.render import validation
 from reconciler.render.validation import escape_data, escape_property
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -176,3 +178,27 @@ def test_commands_are_registered_on_the_reconciler_group(runner):
 
     assert runner.invoke(main, ["validate", str(CATALOG)]).exit_code == 0
     assert json.loads(runner.invoke(main, ["schema"]).stdout) == manifest_json_schema()
+
+
+@pytest.mark.parametrize("paths", [[str(CATALOG)], [str(BROKEN / "unknown_field.yaml")]])
+def test_validate_keeps_the_loading_thresholds_until_it_ends_then_restores_them(
+    runner, monkeypatch, paths
+):
+    seen = []
+    real_render = validation.render_text
+
+    def render_and_note(report):
+        seen.append(gc.get_threshold())
+        return real_render(report)
+
+    monkeypatch.setattr("reconciler.cli.validate.render_text", render_and_note)
+    original = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        result = runner.invoke(validate, paths)
+        assert result.exit_code in (0, 1), result.output
+        # Raised while the report is shown: no pass over every document just read.
+        assert seen == [(50_000, 20, 1_000)]
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*original)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from reconciler.manifests.loader import load_report
+from reconciler.manifests.loader import load_report, loading_thresholds
 from reconciler.manifests.schema import manifest_json_schema_text
 from reconciler.render.validation import render_annotations, render_json, render_text
 
@@ -31,6 +32,7 @@ def validate(paths: tuple[Path, ...], output_format: str) -> None:
     Under GitHub Actions (GITHUB_ACTIONS=true) each problem is also printed as an
     ::error annotation, so it shows on the pull request's diff.
     """
+    _collect_rarely()
     report = load_report(list(paths) or [DEFAULT_MANIFESTS])
     in_github = os.environ.get("GITHUB_ACTIONS") == "true"
     if output_format == "json":
@@ -42,6 +44,21 @@ def validate(paths: tuple[Path, ...], output_format: str) -> None:
         click.echo(render_annotations(report), nl=False, err=output_format == "json")
     if report.problems:
         sys.exit(1)
+
+
+def _collect_rarely() -> None:
+    """Keep the loader's collector thresholds until the command ends.
+
+    The loader collects young objects rarely and older ones about never while it
+    reads, and restores the thresholds after; restored to the defaults, the next
+    allocation started a pass over every document just read (they survive the young
+    collections, which fills the next generation's count): 0.18 s of CPU at 10,000
+    manifests, freeing nothing. The command ends soon after, and the thresholds are
+    restored then, for a caller that runs it in-process.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(*loading_thresholds())
+    click.get_current_context().call_on_close(lambda: gc.set_threshold(*before))
 
 
 @click.command()
