@@ -74,3 +74,13 @@ def test_active_defaults_to_true_unless_flag_ids_is_managed():
     assert effective_fields({"name": "x"}) == {"name": "x", "active": True}
     assert effective_fields({"active": False}) == {"active": False}
     assert effective_fields({"flag_ids": []}) == {"flag_ids": []}
+
+
+def test_the_last_layers_values_are_kept_and_the_defaults_copied():
+    defaults = {"departments": ["Research"]}
+    own = {"modalities": ["text"], "pricing": [{"label": "input"}]}
+    merged, _ = merge_specs([defaults, own])
+    assert merged["modalities"] is own["modalities"]
+    assert merged["pricing"] is own["pricing"]
+    assert merged["departments"] == defaults["departments"]
+    assert merged["departments"] is not defaults["departments"]

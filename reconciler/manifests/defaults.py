@@ -33,7 +33,12 @@ class MergeConflict:
 
 
 def merge_specs(layers: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], list[MergeConflict]]:
-    """Merge specs from the outermost Defaults to the model's own; later layers win."""
+    """Merge specs from the outermost Defaults to the model's own; later layers win.
+
+    The merged spec has its own lists and pricing entries from every layer but the
+    last: the Defaults are shared by many models, the model's own spec is its own.
+    """
+    last = len(layers) - 1
     merged: dict[str, Any] = {}
     origin: dict[str, int] = {}
     conflicts: list[MergeConflict] = []
@@ -46,7 +51,7 @@ def merge_specs(layers: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], li
             if name in FLAG_BOOLEANS and "flag_ids" in merged and outer_flags < index:
                 conflicts.append(MergeConflict(index, name, outer_flags))
                 continue
-            merged[name] = _copy(value)
+            merged[name] = value if index == last else _copy(value)
             origin[name] = index
     ordered = {name: merged[name] for name in SPEC_FIELDS if name in merged}
     return ordered, conflicts

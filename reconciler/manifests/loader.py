@@ -83,11 +83,15 @@ def load_report(
     limits = limits or YamlLimits()
     files, problems = manifest_files(paths)
     parsed: list[_Parsed] = []
+    # One Path per directory, hashed once: its files' models look their Defaults up by it.
+    directories: dict[str, Path] = {}
     with _few_full_collections():
         for display, resolved in files:
             documents, yaml_problems = read_yaml_file(resolved, display, limits, libyaml=libyaml)
             problems += yaml_problems
-            parsed += [p for p in (_parse(doc, display, resolved.parent) for doc in documents) if p]
+            folder = os.path.dirname(resolved)
+            directory = directories.get(folder) or directories.setdefault(folder, resolved.parent)
+            parsed += [p for p in (_parse(doc, display, directory) for doc in documents) if p]
         defaults = _defaults_by_directory(parsed)
         _check_unique(parsed)
         chains: dict[Path, list[_Parsed]] = {}
