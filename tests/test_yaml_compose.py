@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
+from reconciler.manifests import yaml_compose
 from reconciler.manifests.yaml_compose import (
     _LIBYAML_LOADER,
     HAVE_LIBYAML,
@@ -125,10 +126,28 @@ def test_the_quick_resolver_tags_every_scalar_as_pyyaml_does(value, implicit, ex
     try:
         for text in (value, value + extra, extra + value):
             expected = theirs.resolve(ScalarNode, text, implicit)
+            # Twice: the first answer may be worked out, the second one remembered.
+            assert ours.resolve(ScalarNode, text, implicit) == expected
             assert ours.resolve(ScalarNode, text, implicit) == expected
     finally:
         ours.dispose()
         theirs.dispose()
+
+
+@needs_libyaml
+def test_the_quick_resolver_remembers_a_bounded_number_of_texts(monkeypatch):
+    monkeypatch.setattr(yaml_compose, "_PLAIN_TAGS", {})
+    monkeypatch.setattr(yaml_compose, "_PLAIN_TAGS_KEPT", 2)
+    loader = _QuickResolver("")
+    try:
+        tags = [loader.resolve(ScalarNode, text, (True, False)) for text in ["no", "12", "x", "~"]]
+    finally:
+        loader.dispose()
+    assert tags == [f"tag:yaml.org,2002:{t}" for t in ("bool", "int", "str", "null")]
+    assert yaml_compose._PLAIN_TAGS == {
+        "no": "tag:yaml.org,2002:bool",
+        "12": "tag:yaml.org,2002:int",
+    }
 
 
 @needs_libyaml

@@ -52,12 +52,31 @@ class _QuickResolver(yaml.CSafeLoader if HAVE_LIBYAML else object):  # type: ign
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str | None:
         if kind is ScalarNode and implicit[0]:
-            resolvers = _IMPLICIT.get(value[:1])  # '' for the empty scalar, as PyYAML's
-            if resolvers is not None:
-                for tag, regexp in resolvers:
-                    if regexp.match(value):
-                        return tag
+            # A plain scalar's tag depends on its text alone, and most texts of a
+            # catalog recur (keys, units, currencies, levels): each is matched once.
+            tag = _PLAIN_TAGS.get(value)
+            if tag is None:
+                tag = _plain_tag(value)
+                if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT:
+                    _PLAIN_TAGS[value] = tag
+            return tag
         return _DEFAULT_TAGS.get(kind)
+
+
+# The tags of plain scalars met so far, up to a bound: the first texts of a run are
+# its keys and common values, and a bound keeps the memory of unique ones small.
+_PLAIN_TAGS: dict[str, str] = {}
+_PLAIN_TAGS_KEPT = 4096
+
+
+def _plain_tag(value: str) -> str:
+    """The tag PyYAML's safe resolver gives a plain scalar written ``value``."""
+    resolvers = _IMPLICIT.get(value[:1])  # '' for the empty scalar, as PyYAML's
+    if resolvers is not None:
+        for tag, regexp in resolvers:
+            if regexp.match(value):
+                return tag
+    return _DEFAULT_TAGS[ScalarNode]
 
 
 # The quick resolver reproduces PyYAML's only without these, which the safe loader has
