@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import typing
+from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from reconciler.catalog.wire import MODEL_FIELDS, PatchModelDraftApiRequest
 from reconciler.manifests.iso4217 import ISO_4217_CODES, WITHDRAWN_CODES
 from reconciler.manifests.model import (
+    AMOUNT_PATTERN,
     SPEC_FIELDS,
     DefaultsDocument,
     ModelDocument,
@@ -117,6 +122,29 @@ def test_amount_rejects_anything_else(amount, words):
     (error,) = caught.value.errors()
     assert error["loc"] == ("spec", "pricing", 0, "amount")
     assert words in error["msg"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    amount=st.one_of(
+        st.from_regex(AMOUNT_PATTERN, fullmatch=True),
+        st.from_regex(r"\A[-+ ]?[0-9_.,eE]{0,8}[\n ]?\Z"),
+        st.text(max_size=8),
+    )
+)
+def test_an_amount_is_accepted_exactly_when_written_plainly(amount):
+    # Digits and at most one point is always a finite, non-negative decimal, so the
+    # quick acceptance of such text skips no rule that could refuse it.
+    plain = re.fullmatch(AMOUNT_PATTERN, amount) is not None
+    try:
+        ModelDocument.model_validate(model(pricing=[price(amount=amount)]))
+    except ValidationError:
+        assert not plain
+    else:
+        assert plain
+        number = Decimal(amount)
+        assert number.is_finite()
+        assert number >= 0
 
 
 @pytest.mark.parametrize("currency", ["USD", "EUR", "JPY", "XCG", "ZWG"])

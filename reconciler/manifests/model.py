@@ -66,8 +66,12 @@ ID_LIST_FIELDS: tuple[str, ...] = (
 )
 
 
+_KEY = re.compile(KEY_PATTERN)
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
 def _check_key(value: str) -> str:
-    if len(value) <= KEY_MAX_LENGTH and re.fullmatch(KEY_PATTERN, value):
+    if len(value) <= KEY_MAX_LENGTH and _KEY.fullmatch(value):
         return value
     hint = ""
     suggestion = re.sub(r"[^a-z0-9._-]+", "-", value.strip().lower()).strip("._-")
@@ -91,6 +95,8 @@ def key_problem(key: str) -> str | None:
 
 
 def _check_amount(value: str) -> str:
+    if _AMOUNT.fullmatch(value):
+        return value  # digits and at most one point: a decimal, finite, not negative
     try:
         number = Decimal(value)
     except InvalidOperation:
@@ -99,7 +105,7 @@ def _check_amount(value: str) -> str:
         message = "the amount '{value}' is not a decimal number: write it like \"0.60\""
     elif number < 0 or value.strip().startswith("-"):
         message = "the amount '{value}' is negative: a price is zero or more"
-    elif not re.fullmatch(AMOUNT_PATTERN, value):
+    elif not _AMOUNT.fullmatch(value):
         message = (
             "write the amount '{value}' with digits and at most one point, like \"0.60\""
             " (no sign, exponent, spaces or separators)"

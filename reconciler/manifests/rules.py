@@ -14,6 +14,10 @@ from reconciler.catalog.wire import FLAG_BOOLEANS
 from reconciler.manifests.model import FIELD_FORMS, ID_LIST_FIELDS, LABEL_LIST_FIELDS
 from reconciler.manifests.yaml_strict import YamlPath, format_path
 
+_IDENTIFIERS = frozenset(FIELD_FORMS.values())
+_LABEL_LISTS = frozenset(LABEL_LIST_FIELDS)
+_ID_LISTS = frozenset(ID_LIST_FIELDS)
+
 
 @dataclass(frozen=True)
 class RuleIssue:
@@ -40,21 +44,26 @@ def spec_issues(spec: Any, base: YamlPath) -> list[RuleIssue]:
     if not isinstance(spec, dict):
         return []
     issues = []
-    for label, ident in FIELD_FORMS.items():
-        if label in spec and ident in spec:
-            message = f"give {label} or {ident}, not both: they are two forms of one field"
-            issues.append(RuleIssue((*base, ident), message, at_key=True))
+    given = spec.keys()
+    # Each loop only when the spec gives one of its fields: most give none of the
+    # identifiers and two or three of the fifteen lists.
+    if not given.isdisjoint(_IDENTIFIERS):
+        for label, ident in FIELD_FORMS.items():
+            if label in spec and ident in spec:
+                message = f"give {label} or {ident}, not both: they are two forms of one field"
+                issues.append(RuleIssue((*base, ident), message, at_key=True))
     if "flag_ids" in spec:
         for name in FLAG_BOOLEANS:
             if name in spec:
                 issues.append(RuleIssue((*base, name), flag_conflict(name, "here"), at_key=True))
-    # Only the lists a spec gives: most give two or three of the fifteen.
-    for name in LABEL_LIST_FIELDS:
-        if name in spec:
-            issues += _duplicates(spec[name], (*base, name), fold=True)
-    for name in ID_LIST_FIELDS:
-        if name in spec:
-            issues += _duplicates(spec[name], (*base, name))
+    if not given.isdisjoint(_LABEL_LISTS):
+        for name in LABEL_LIST_FIELDS:
+            if name in spec:
+                issues += _duplicates(spec[name], (*base, name), fold=True)
+    if not given.isdisjoint(_ID_LISTS):
+        for name in ID_LIST_FIELDS:
+            if name in spec:
+                issues += _duplicates(spec[name], (*base, name))
     if "pricing" in spec:
         issues += _pricing_duplicates(spec["pricing"], (*base, "pricing"))
     return issues
