@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
 from datetime import date
 
 import pytest
@@ -328,3 +331,33 @@ def test_key_paths_read_as_written():
 def test_an_explicit_tag_whose_constructor_fails_on_a_lookup_is_a_problem(libyaml, text, message):
     # PyYAML raises KeyError / IndexError here, which once ended as an internal error.
     assert problems_of(text, libyaml) == [f"f.yaml:1:4: a: {message}"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "values", "problems"),
+    [
+        (1024, [{"a": 1, "b": 2}], []),
+        (6, [], ["p.yaml:1:1: the file is larger than 6 bytes, the limit for one manifest file"]),
+    ],
+)
+def test_a_file_without_a_size_is_read_in_pieces_to_its_end_or_the_limit(
+    tmp_path, limit, values, problems
+):
+    # A named pipe has no size: what arrives in several writes is read on to the end.
+    pipe = tmp_path / "p.yaml"
+    os.mkfifo(pipe)
+
+    def write() -> None:
+        with contextlib.suppress(BrokenPipeError), pipe.open("wb") as stream:
+            for piece in (b"a: 1\n", b"b: 2\n"):
+                stream.write(piece)
+                stream.flush()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        documents, found = read_yaml_file(pipe, "p.yaml", YamlLimits(max_file_bytes=limit))
+    finally:
+        writer.join()
+    assert [d.value for d in documents] == values
+    assert [str(p).removesuffix(": split it") for p in found] == problems

@@ -145,14 +145,19 @@ def read_yaml_file(
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
     """Read one file: size limit, UTF-8, then strict YAML; problems instead of exceptions."""
     try:
-        with path.open("rb") as stream:
+        # The descriptor itself, not a file object: no buffer and no object for each
+        # of many small files.
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
             # Read up to one byte over the limit, but ask for no more than the file
             # holds: a read of the limit itself allocates it (1 MiB) for every file.
             wanted = limits.max_file_bytes + 1
-            size = os.fstat(stream.fileno()).st_size
-            data = stream.read(min(size + 1, wanted))
+            size = os.fstat(descriptor).st_size
+            data = _read_up_to(descriptor, min(size + 1, wanted))
             if len(data) > size:  # it grew since, or has no size (a pipe): read on
-                data += stream.read(wanted - len(data))
+                data += _read_up_to(descriptor, wanted - len(data))
+        finally:
+            os.close(descriptor)
     except OSError as exc:
         return [], [ManifestProblem(file, 1, 1, "", f"cannot read the file: {exc.strerror}")]
     if len(data) > limits.max_file_bytes:
@@ -163,6 +168,18 @@ def read_yaml_file(
     if problem is not None:
         return [], [problem]
     return parse_yaml(text, file, limits, libyaml=libyaml)
+
+
+def _read_up_to(descriptor: int, count: int) -> bytes:
+    """``count`` bytes from ``descriptor``, or fewer at the end of the file."""
+    parts = []
+    while count > 0:
+        part = os.read(descriptor, count)
+        if not part:
+            break
+        parts.append(part)
+        count -= len(part)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def decode_utf8(data: bytes, file: str) -> tuple[str, ManifestProblem | None]:
