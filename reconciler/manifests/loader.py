@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -94,7 +95,7 @@ def load_report(
             parsed += [p for p in (_parse(doc, display, directory) for doc in documents) if p]
         defaults = _defaults_by_directory(parsed)
         _check_unique(parsed)
-        chains: dict[Path, list[_Parsed]] = {}
+        chains: dict[Path, _Chain] = {}
         models = [model for p in parsed if (model := _desired(p, defaults, chains)) is not None]
     for item in parsed:
         problems += item.problems
@@ -324,8 +325,25 @@ def defaults_directories(directory: Path) -> list[Path]:
     return list(reversed((directory, *directory.parents)))
 
 
+@dataclass(frozen=True)
+class _Chain:
+    """The Defaults reaching one directory's models, outermost first, with what they give."""
+
+    layers: list[_Parsed]
+    specs: list[Any]
+    ignored: frozenset[str]
+
+
+def _chain(directory: Path, defaults: dict[Path, _Parsed]) -> _Chain:
+    found = [defaults[d] for d in defaults_directories(directory) if d in defaults]
+    layers = [layer for layer in found if isinstance(layer.model, DefaultsDocument)]
+    documents = [layer.model for layer in layers if isinstance(layer.model, DefaultsDocument)]
+    ignored = frozenset(name for doc in documents for name in doc.lifecycle.ignore_changes)
+    return _Chain(layers, [doc.spec for doc in documents], ignored)
+
+
 def _desired(
-    item: _Parsed, defaults: dict[Path, _Parsed], chains: dict[Path, list[_Parsed]]
+    item: _Parsed, defaults: dict[Path, _Parsed], chains: dict[Path, _Chain]
 ) -> DesiredModel | None:
     """The model of ``item`` with its Defaults merged; ``chains`` caches them by directory."""
     model = item.model
@@ -334,26 +352,23 @@ def _desired(
     chain = chains.get(item.directory)
     if chain is None:
         # Many models share a directory: its Defaults are looked up once, not per model.
-        directories = defaults_directories(item.directory)
-        chain = chains[item.directory] = [defaults[d] for d in directories if d in defaults]
-    layers = [layer for layer in chain if isinstance(layer.model, DefaultsDocument)]
-    layers.append(item)
-    merged, conflicts = merge_specs([layer.model.spec for layer in layers if layer.model])
-    for conflict in conflicts:
-        inner, outer = layers[conflict.layer], layers[conflict.flag_ids_layer]
-        message = flag_conflict(conflict.field, f"by the Defaults at {outer.where()}")
-        problem = problem_at(inner.doc, inner.file, ("spec", conflict.field), message, at_key=True)
-        # Recorded on the model: a Defaults conflict then stops each model it reaches.
-        item.problems.append(problem)
+        chain = chains[item.directory] = _chain(item.directory, defaults)
+    merged, conflicts = merge_specs([*chain.specs, model.spec])
     if conflicts:
+        layers = [*chain.layers, item]
+        for conflict in conflicts:
+            inner, outer = layers[conflict.layer], layers[conflict.flag_ids_layer]
+            message = flag_conflict(conflict.field, f"by the Defaults at {outer.where()}")
+            path = ("spec", conflict.field)
+            problem = problem_at(inner.doc, inner.file, path, message, at_key=True)
+            # Recorded on the model: a Defaults conflict then stops each model it reaches.
+            item.problems.append(problem)
         return None
-    ignored = frozenset(
-        name for layer in layers if layer.model for name in layer.model.lifecycle.ignore_changes
-    )
+    own_ignored = model.lifecycle.ignore_changes
     return DesiredModel(
         key=model.metadata.key,
         fields=effective_fields(merged),
         draft_id=model.metadata.draft_id,
-        ignore_changes=ignored,
+        ignore_changes=chain.ignored.union(own_ignored) if own_ignored else chain.ignored,
         source=SourceLocation(item.file, item.doc.start.line, item.doc.start.column),
     )
