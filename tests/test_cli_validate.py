@@ -181,24 +181,25 @@ def test_commands_are_registered_on_the_reconciler_group(runner):
 
 
 @pytest.mark.parametrize("paths", [[str(CATALOG)], [str(BROKEN / "unknown_field.yaml")]])
-def test_validate_keeps_the_loading_thresholds_until_it_ends_then_restores_them(
-    runner, monkeypatch, paths
+@pytest.mark.parametrize("enabled", [True, False])
+def test_validate_pauses_the_collector_until_it_ends_then_leaves_it_as_it_was(
+    runner, monkeypatch, paths, enabled
 ):
     seen = []
     real_render = validation.render_text
 
     def render_and_note(report):
-        seen.append(gc.get_threshold())
+        seen.append(gc.isenabled())
         return real_render(report)
 
     monkeypatch.setattr("reconciler.cli.validate.render_text", render_and_note)
-    original = gc.get_threshold()
+    was = gc.isenabled()
     try:
-        gc.set_threshold(700, 10, 10)
+        (gc.enable if enabled else gc.disable)()
         result = runner.invoke(validate, paths)
         assert result.exit_code in (0, 1), result.output
-        # Raised while the report is shown: no pass over every document just read.
-        assert seen == [(50_000, 20, 1_000)]
-        assert gc.get_threshold() == (700, 10, 10)
+        # Paused while the report is shown: no pass over every document just read.
+        assert seen == [False]
+        assert gc.isenabled() is enabled
     finally:
-        gc.set_threshold(*original)
+        (gc.enable if was else gc.disable)()

@@ -132,8 +132,8 @@ def _few_full_collections() -> Iterator[None]:
     50,000 allocations, the older generations about never) the load costs what it does
     with the collector off. Young objects are still collected, so garbage another thread
     makes meanwhile is still freed, and the thresholds are restored afterwards (back to
-    the defaults, the next allocation starts a pass over all that was read, which is why
-    ``validate`` keeps them raised until it ends).
+    the defaults, the next allocation starts a pass over all that was read; ``validate``,
+    one thread, pauses the collector for the whole command instead).
     """
     before = gc.get_threshold()
     gc.set_threshold(*loading_thresholds())
