@@ -476,3 +476,54 @@ def test_a_proxy_from_the_environment_is_matched_as_httpx_matches_it(monkeypatch
     client = CatalogClient(ClientSettings(base_url="http://127.0.0.1:8000"))
     assert (client._http is not None) is proxied
     assert (client._direct is None) is proxied
+
+
+def model_body(wire: dict) -> bytes:
+    """The body the request model makes of ``wire``: what every write sent before."""
+    dumped = PatchModelDraftApiRequest.model_validate(wire).to_wire()
+    return json.dumps(dumped, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+async def test_soft_patch_and_ack_send_the_bytes_the_request_model_makes():
+    fields = {
+        "pricing": [
+            {"currency": "USD", "amount": "1.5", "unit": "1M", "label": "input", "id": None}
+        ],
+        "name": "Grüße",
+        "modalities": ["text"],
+        "active": True,
+        "description": None,
+    }
+    script = Script(ok())
+    async with make_client(script) as client:
+        await client.soft_patch(fields, idempotency_key="k1")
+        await client.soft_patch(fields, idempotency_key="k2", draft_id="d7")
+        await client.ack("k2", accept=True, draft_id="d7")
+        await client.ack("k3", accept=False)
+    assert script.bodies == [
+        model_body({**fields, "soft": True, "idempotency_key": "k1"}),
+        model_body({**fields, "soft": True, "idempotency_key": "k2", "draft_id": "d7"}),
+        model_body({"idempotency_key": "k2", "accept": True, "draft_id": "d7"}),
+        model_body({"idempotency_key": "k3", "accept": False}),
+    ]
+
+
+async def test_a_soft_patch_value_the_model_coerces_is_sent_coerced():
+    script = Script(ok())
+    async with make_client(script) as client:
+        await client.soft_patch({"active": "yes", "voices": ("alto",)}, idempotency_key="k")
+    assert json.loads(script.bodies[0]) == {
+        "idempotency_key": "k",
+        "soft": True,
+        "active": True,
+        "voices": ["alto"],
+    }
+
+
+async def test_a_soft_patch_with_a_bad_pricing_entry_is_rejected_before_sending():
+    script = Script(ok())
+    async with make_client(script) as client:
+        with pytest.raises(RejectedError) as info:
+            await client.soft_patch({"pricing": [{"label": "input"}]}, idempotency_key="k")
+    assert script.requests == []
+    assert info.value.field_errors[0][0].startswith("pricing.0.")

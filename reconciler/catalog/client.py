@@ -54,6 +54,7 @@ from reconciler.catalog.wire import (
     DraftFormState,
     PatchModelDraftApiRequest,
     PatchModelDraftApiResponse,
+    plain_request_body,
 )
 from reconciler.errors import (
     CatalogError,
@@ -322,7 +323,7 @@ class CatalogClient:
             raise TypeError(f"a draft id is a string, not {type(draft_id).__name__}")
         # The body ``send`` would make of PatchModelDraftApiRequest(draft_id=...), without
         # building and dumping the request model for each of 10,000 reads.
-        content = json.dumps({"draft_id": draft_id}, ensure_ascii=False, separators=(",", ":"))
+        content = _dumps({"draft_id": draft_id})
         label = f"read {draft_id or 'new draft'}"
         response = await self._send(content, draft_id or None, True, label)
         if response.form_state is None:
@@ -337,26 +338,40 @@ class CatalogClient:
         """Stage ``fields`` (model fields, wire form) as a proposal keyed by ``idempotency_key``."""
         if misplaced := sorted(OPERATION_FIELDS & fields.keys()):
             raise ValueError(f"soft_patch fields must be model fields, not {misplaced}")
-        request = self._build(
-            {**fields, "soft": True, "idempotency_key": idempotency_key, "draft_id": draft_id},
-            draft_id,
-        )
-        return await self.send(request)
+        wire = {**fields, "soft": True, "idempotency_key": idempotency_key, "draft_id": draft_id}
+        body = plain_request_body(wire)
+        if body is None:
+            # Not plainly valid: the request model coerces it as it always did, or says why not.
+            return await self.send(self._build(wire, draft_id))
+        label = f"soft patch {idempotency_key} on {draft_id or 'new draft'}"
+        return await self._send(_dumps(body), draft_id or None, True, label)
 
     async def ack(
         self, idempotency_key: str, *, accept: bool, draft_id: str | None = None
     ) -> CatalogResponse:
         """Accept or reject the proposal staged under ``idempotency_key``."""
-        request = PatchModelDraftApiRequest(
-            idempotency_key=idempotency_key, accept=accept, draft_id=draft_id
-        )
-        return await self.send(request)
+        if (
+            type(idempotency_key) is not str
+            or type(accept) is not bool
+            or (draft_id is not None and type(draft_id) is not str)
+        ):
+            request = PatchModelDraftApiRequest(
+                idempotency_key=idempotency_key, accept=accept, draft_id=draft_id
+            )
+            return await self.send(request)
+        # The body ``send`` would make of the request model, in its field order.
+        body: dict[str, Any] = {"idempotency_key": idempotency_key, "accept": accept}
+        if draft_id is not None:
+            body = {"draft_id": draft_id, **body}
+        decision = "accept" if accept else "reject"
+        label = f"ack ({decision}) {idempotency_key} on {draft_id or 'new draft'}"
+        return await self._send(_dumps(body), draft_id or None, True, label)
 
     async def send(self, request: PatchModelDraftApiRequest) -> CatalogResponse:
         """Send any request, retrying where the contract allows; raise a ``CatalogError``."""
         # Serialized once: every attempt carries exactly the same bytes (same key, same body).
         wire = request.to_wire()
-        content = json.dumps(wire, ensure_ascii=False, separators=(",", ":"))
+        content = _dumps(wire)
         draft_id = request.draft_id or request.input_draft_id
         # Repeating a read changes nothing, and a keyed write is replayed, not re-applied.
         read = _is_read(wire)
@@ -473,6 +488,11 @@ class CatalogClient:
     def _redact(self, text: str) -> str:
         token = self.settings.token
         return text.replace(token, "[redacted]") if token else text
+
+
+def _dumps(body: Mapping[str, Any]) -> str:
+    """A request body as the client sends it: compact, non-ASCII as it is."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def _is_read(wire: Mapping[str, Any]) -> bool:

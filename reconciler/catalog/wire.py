@@ -79,6 +79,70 @@ MODEL_FIELDS: tuple[str, ...] = tuple(
     name for name in PatchModelDraftApiRequest.model_fields if name not in OPERATION_FIELDS
 )
 
+# How each request field's value looks when the request model would take it exactly
+# as it is (no coercion) and dump it unchanged: ``plain_request_body`` checks this.
+_PLAIN_KIND: dict[str, str] = {
+    name: {
+        str | None: "str",
+        bool | None: "bool",
+        list[str] | None: "strs",
+        list[PricingDraftValue] | None: "pricing",
+    }[info.annotation]
+    for name, info in PatchModelDraftApiRequest.model_fields.items()
+}
+_PRICING_FIELDS: tuple[str, ...] = tuple(PricingDraftValue.model_fields)
+_PRICING_REQUIRED = frozenset(
+    n for n, f in PricingDraftValue.model_fields.items() if f.is_required()
+)
+
+
+def plain_request_body(wire: dict[str, Any]) -> dict[str, Any] | None:
+    """``PatchModelDraftApiRequest.model_validate(wire).to_wire()`` without the model, or None.
+
+    A request whose every value already has its field's exact type (a ``str``, a
+    ``bool``, a list of ``str``, pricing entries of ``str``) validates to itself, so
+    its body is ``wire`` without the ``None`` values, in the model's field order.
+    Anything else (an unknown field, a value the model would coerce or refuse) gives
+    None: the caller builds the model, which coerces it or says what is wrong.
+    """
+    for name, value in wire.items():
+        kind = _PLAIN_KIND.get(name)
+        if kind is None:
+            return None
+        if value is None:
+            continue
+        if kind == "str":
+            if type(value) is not str:
+                return None
+        elif kind == "bool":
+            if type(value) is not bool:
+                return None
+        elif type(value) is not list:
+            return None
+        elif kind == "strs":
+            if any(type(item) is not str for item in value):
+                return None
+        elif not all(_plain_price(item) for item in value):
+            return None
+    body = {name: wire[name] for name in _PLAIN_KIND if wire.get(name) is not None}
+    if "pricing" in body:
+        body["pricing"] = [
+            {k: item[k] for k in _PRICING_FIELDS if item.get(k) is not None}
+            for item in body["pricing"]
+        ]
+    return body
+
+
+def _plain_price(item: Any) -> bool:
+    """Whether ``item`` is a pricing entry ``PricingDraftValue`` takes exactly as it is."""
+    if type(item) is not dict or not item.keys() >= _PRICING_REQUIRED:
+        return False
+    return all(
+        k in _PRICING_FIELDS and (type(v) is str or (v is None and k not in _PRICING_REQUIRED))
+        for k, v in item.items()
+    )
+
+
 # The seven booleans that denormalize a flag each (contract: "Flags").
 FLAG_BOOLEANS: dict[str, str] = {
     "active": "model_active",
