@@ -96,3 +96,35 @@ async def test_a_failed_write_fails_every_caller_of_its_group_and_every_later_on
     error = ledger.rescue()
     assert error.emergency == str(emergency)
     assert sorted(StateStore(emergency).load().journal) == ["a", "b", "c"]
+
+
+async def test_a_noted_entry_shares_the_next_write_and_durable_waits_for_it(tmp_path):
+    store, ledger = _ledger(tmp_path)
+    staged = _entry("m-0").model_copy(update={"staged_draft_id": "d-0"})
+    ledger.note(staged)
+    assert store.appends == []  # nothing written yet: it waits for the loop's next turn
+    await ledger.journal(_entry("m-1"))  # made in the same turn: one write takes both
+    assert store.appends == [["m-0", "m-1"]]
+    assert StateStore(store.path).load().journal["m-0"].staged_draft_id == "d-0"
+    await ledger.durable("m-0")  # already on disk: no write of its own
+    assert store.appends == [["m-0", "m-1"]]
+
+
+async def test_a_noted_entry_is_written_even_if_nobody_else_writes(tmp_path):
+    store, ledger = _ledger(tmp_path)
+    ledger.note(_entry("m-0"))
+    await ledger.durable("m-0")
+    assert store.appends == [["m-0"]]
+    assert "m-0" in StateStore(store.path).load().journal
+
+
+async def test_durable_raises_once_the_noted_entrys_write_failed(tmp_path):
+    store, ledger = _ledger(tmp_path, fail=True)
+    ledger.note(_entry("m-0"))
+    with pytest.raises(StateWriteFailed):
+        await ledger.durable("m-0")
+    with pytest.raises(StateWriteFailed):
+        await ledger.durable("m-0")
+    with pytest.raises(StateWriteFailed):
+        ledger.note(_entry("m-1"))
+    assert "m-1" in ledger.doc.journal  # kept in memory for the emergency state

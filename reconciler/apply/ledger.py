@@ -49,6 +49,9 @@ class Ledger:
         # first of them arrives; each has a future of its own, so a caller cancelled
         # while waiting (an interrupt) cancels no one else's.
         self._waiting: list[asyncio.Future[None]] = []
+        # A group write is scheduled for the loop's next turn (``note`` asks for one with
+        # nobody waiting on it).
+        self._scheduled = False
         self._dirty: set[str] = set()
         self._batch_dirty = False
         # Why the state could not be written, once a write (a log append, or the
@@ -66,6 +69,30 @@ class Ledger:
         await self._commit(
             entry.model_key, lambda doc: doc.journal.__setitem__(entry.model_key, entry)
         )
+
+    def note(self, entry: JournalEntry) -> None:
+        """Record ``entry`` without waiting: the group write of the loop's next turn takes it.
+
+        For what a proposal learns once sent (the draft a create reserved): nothing may
+        be sent on it before ``durable`` says it is on disk, but its line can share the
+        next write rather than cost one of its own.
+        """
+        self.doc.journal[entry.model_key] = entry
+        self._dirty.add(entry.model_key)
+        if self.write_failure is not None:
+            raise StateWriteFailed(self.write_failure)
+        self._schedule()
+
+    async def durable(self, key: str) -> None:
+        """Return once model ``key``'s part of the state is on disk (at once if it is)."""
+        if self.write_failure is not None:
+            raise StateWriteFailed(self.write_failure)
+        if key not in self._dirty:
+            return
+        done = asyncio.get_running_loop().create_future()
+        self._schedule()
+        self._waiting.append(done)
+        await done
 
     async def forget(self, key: str) -> None:
         """Drop model ``key``'s proposal from the journal: it was decided against."""
@@ -124,16 +151,20 @@ class Ledger:
             self._dirty.add(key)
         if self.write_failure is not None:
             raise StateWriteFailed(self.write_failure)
-        loop = asyncio.get_running_loop()
-        done = loop.create_future()
-        if not self._waiting:
-            loop.call_soon(self._write_group)
+        done = asyncio.get_running_loop().create_future()
+        self._schedule()
         self._waiting.append(done)
         await done
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._write_group)
 
     def _write_group(self) -> None:
         """Append every change made since the last group write, then wake its callers."""
         waiting, self._waiting = self._waiting, []
+        self._scheduled = False
         # On the event loop, so no coroutine changes them meanwhile; the log gets each
         # changed model's current record, not the whole state.
         keys, self._dirty = sorted(self._dirty), set()
@@ -146,6 +177,7 @@ class Ledger:
                 self._failed(str(exc))
             except Exception as exc:  # a bug: each caller raises it rather than wait forever
                 unexpected = exc
+                self._dirty.update(keys)  # not on disk: ``durable`` must not say they are
         for done in waiting:
             if done.done():
                 continue  # its caller was cancelled: nobody waits for it

@@ -61,8 +61,10 @@ class TwoPhase:
             # A create learns its draft here. Replaying the soft patch would tell a later
             # run too, but only while the catalog keeps the key (24 hours); after that a
             # replay reserves a second draft. An update names its draft already.
+            # Written with the next group (another model's proposal, or the batch marker
+            # all or nothing writes before accepting); ``decide`` waits for it before the ack.
             entry = entry.model_copy(update={"staged_draft_id": staged.draft_id})
-            await self._ledger.journal(entry)
+            self._ledger.note(entry)
         replayed = bool(getattr(staged, "replayed", False))
         return Staged(entry, staged.draft_id, replayed)
 
@@ -76,6 +78,8 @@ class TwoPhase:
         (the catalog gone) leaves the journal as it is: the next run settles it.
         """
         entry, draft_id = staged.entry, staged.draft_id
+        # The draft a create reserved is on disk before anything is decided on it.
+        await self._ledger.durable(entry.model_key)
         if not accept:
             with contextlib.suppress(NotFoundError):
                 await self._ack(entry, accept=False, draft_id=draft_id)
