@@ -27,13 +27,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import aiohttp
 import httpx
 from httpx_aiohttp import HttpxAiohttpClient
 from multidict import CIMultiDictProxy
-from pydantic import PrivateAttr, ValidationError
+from pydantic import ConfigDict, ValidationError
 from yarl import URL
 
 from reconciler.catalog.classify import (
@@ -128,13 +128,18 @@ class CatalogResponse(PatchModelDraftApiResponse):
     """
 
     # Not a field: the body's own "replayed", if any, is ignored (extra); only the header
-    # says. So a response validates straight from the bytes into this class.
-    _replayed: bool = PrivateAttr(default=False)
+    # says, by the class a response validates into. A class attribute rather than a
+    # private one: pydantic sets up private attributes with a Python call per instance.
+    replayed: ClassVar[bool] = False
 
-    @property
-    def replayed(self) -> bool:
-        """Whether the server answered with the stored response of an earlier request."""
-        return self._replayed
+
+class _ReplayedResponse(CatalogResponse):
+    """A response the server answered with a replay."""
+
+    # Built on the first replay: most runs see none.
+    model_config = ConfigDict(defer_build=True)
+
+    replayed: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -455,12 +460,12 @@ class CatalogClient:
         if 200 <= status < 300:
             # Parsed and validated in one pass from the bytes; anything else (not a
             # JSON object, not our shape, success false) is worded below.
+            shape = _ReplayedResponse if replayed else CatalogResponse
             try:
-                answer = CatalogResponse.model_validate_json(response.content)
+                answer = shape.model_validate_json(response.content)
             except ValidationError:
                 answer = None
             if answer is not None and answer.success:
-                answer._replayed = replayed
                 return answer
         body = json_object(response)
         message = self._redact(response_message(response, body))

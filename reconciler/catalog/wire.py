@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class PricingDraftValue(BaseModel):
     """One immutable pricing entry; ``id`` is absent for an entry to create."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     id: str | None = None
     label: str
@@ -27,7 +27,7 @@ class PricingDraftValue(BaseModel):
 class PatchModelDraftApiRequest(BaseModel):
     """The one request body of ``POST /model/draft``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     draft_id: str | None = None
     input_draft_id: str | None = None
@@ -176,7 +176,7 @@ TEXT_FIELDS: dict[str, str] = {
 class DraftFormState(BaseModel):
     """Server-authoritative state of a draft (``app__infra__model__types__DraftFormState``)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     draft_id: str
     revision: int | None = None
@@ -216,7 +216,7 @@ class DraftFormState(BaseModel):
 class FieldError(BaseModel):
     """One field-level validation error a 422 may carry."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     field: str
     message: str
@@ -225,7 +225,7 @@ class FieldError(BaseModel):
 class PatchModelDraftApiResponse(BaseModel):
     """Every response body of ``POST /model/draft``."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     success: bool
     draft_id: str
