@@ -128,3 +128,4 @@ async def test_durable_raises_once_the_noted_entrys_write_failed(tmp_path):
     with pytest.raises(StateWriteFailed):
         ledger.note(_entry("m-1"))
     assert "m-1" in ledger.doc.journal  # kept in memory for the emergency state
+    assert store.appends == [["m-0"]]  # nothing is tried on the log after it failed
