@@ -25,7 +25,7 @@ from reconciler.manifests.model import DesiredModel
 from reconciler.planning.live import LiveDraft, compact
 from reconciler.planning.normalize import UNMANAGEABLE, managed_fields
 from reconciler.planning.plan import Plan
-from reconciler.planning.planner import build_plan
+from reconciler.planning.planner import PlannedModel, build_plan, plan_model
 
 DEFAULT_MANIFESTS = Path("manifests")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,6 +77,20 @@ def manifests_first(paths: Sequence[Path], early: bool, step: Callable[[], T]) -
         raise
 
 
+@dataclass
+class EarlyReads:
+    """What ``read_while_loading`` gives ``make_plan``: the drafts read and the models
+    already planned against them as they arrived."""
+
+    read: dict[str, LiveDraft | None]
+    planned: dict[str, PlannedModel]
+
+
+# Models planned between two turns of the event loop while reads are in flight: about a
+# millisecond of planning, so a response waits no longer than that to be taken.
+_PLAN_BATCH = 25
+
+
 async def read_while_loading(
     settings: Settings,
     client: CatalogClient,
@@ -84,7 +98,7 @@ async def read_while_loading(
     doc: StateDocument,
     *,
     shard: tuple[int, int] | None = None,
-) -> tuple[list[DesiredModel], dict[str, LiveDraft | None] | None]:
+) -> tuple[list[DesiredModel], EarlyReads | None]:
     """The manifests, loaded in a thread while the drafts the state records are read.
 
     Reading a recorded draft needs only the state, so the reads start at once and the
@@ -94,18 +108,47 @@ async def read_while_loading(
     manifest changed which); once the manifests are loaded, a draft kept for other fields
     than its model's, and the few drafts only a manifest names (``metadata.draft_id``, to
     adopt), are read then. A problem in the manifests is raised rather than a failed read,
-    as when they were loaded first. Returns the desired models (of ``shard`` only, if
-    given) and every draft ``make_plan`` would read as it keeps them, or None for those
-    when the state records no draft (nothing to overlap).
+    as when they were loaded first.
+
+    Once the manifests are loaded each model is also planned as its draft arrives, and
+    those that arrived before in the gaps between responses, so planning overlaps the
+    reads instead of following them (``build_plan`` takes each such result only if made
+    from the same model, record and draft). Returns the desired models (of ``shard``
+    only, if given) and every draft ``make_plan`` would read as it keeps them with the
+    models planned ahead, or None for those when the state records no draft (nothing to
+    overlap).
     """
     recorded = drafts_to_read((), doc.models, None)
     if not recorded:
         desired = load_desired(paths)
         return (desired if shard is None else _in_shard(desired, shard)), None
     fields = {key: tuple(record.last_applied) for key, record in doc.models.items()}
+    kept: dict[str, LiveDraft] = {}
+    planned: dict[str, PlannedModel] = {}
+    # Set once the manifests are loaded: the model of each key and its managed fields.
+    models: dict[str, tuple[DesiredModel, tuple[str, ...]]] | None = None
+
+    def plan_ahead(key: str, live: LiveDraft) -> None:
+        found = models.get(key) if models is not None else None
+        if found is None or key in planned or not _kept_for(live, found[1]):
+            return
+        try:
+            planned[key] = plan_model(found[0], doc.models.get(key), live)
+        except Exception:  # build_plan plans it again and reports what is wrong
+            return
 
     def keep(key: str, draft: DraftFormState) -> LiveDraft:
-        return compact(draft, fields.get(key, ()))
+        live = compact(draft, fields.get(key, ()))
+        kept[key] = live
+        plan_ahead(key, live)
+        return live
+
+    async def plan_earlier() -> None:
+        # The drafts that answered while the manifests loaded, between responses.
+        for done, (key, live) in enumerate(list(kept.items()), 1):
+            plan_ahead(key, live)
+            if done % _PLAN_BATCH == 0:
+                await asyncio.sleep(0)
 
     parallelism = settings.parallelism
     with settings.progress("Refreshing", len(recorded), lines=False) as progress:
@@ -122,7 +165,13 @@ async def read_while_loading(
             desired = _in_shard(desired, shard)
         managed = {model.key: managed_fields(model) for model in desired}
         fields = {key: managed.get(key, ()) for key in doc.models} | managed
-        read: dict[str, LiveDraft | None] = await reading
+        if len(managed) == len(desired):  # a key described twice: build_plan refuses it
+            models = {model.key: (model, managed[model.key]) for model in desired}
+        earlier = asyncio.ensure_future(plan_earlier())
+        try:
+            read: dict[str, LiveDraft | None] = await reading
+        finally:
+            await earlier
         wanted = drafts_to_read(desired, doc.models, None)
         again = {
             key: draft
@@ -131,10 +180,13 @@ async def read_while_loading(
         }
         if again:
             progress.extend(len(again))
+            for key in again:
+                planned.pop(key, None)
             read |= await read_drafts(
                 client, again, parallelism=parallelism, progress=progress, keep=keep
             )
-    return desired, {key: read[key] for key in wanted}
+    kept.clear()
+    return desired, EarlyReads({key: read[key] for key in wanted}, planned)
 
 
 def _kept_for(live: LiveDraft | None, names: Iterable[str]) -> bool:
@@ -254,11 +306,11 @@ async def make_plan(
     request: PlanRequest,
     err: Console,
     *,
-    read: Mapping[str, Any] | None = None,
+    read: EarlyReads | None = None,
 ) -> Plan:
     """Refresh the managed drafts (unless asked not to) and plan against them.
 
-    ``read``: the drafts a refresh reads, already read (``read_while_loading``).
+    ``read``: the drafts a refresh reads, already read and planned (``read_while_loading``).
     """
     holder = StateStore(settings.state_path).holder()
     if holder is not None:
@@ -275,6 +327,7 @@ async def make_plan(
             f"an interrupted apply left proposals for {keys}; the next apply settles them first",
         )
     live = {}
+    planned: Mapping[str, PlannedModel] | None = None
     skipped: frozenset[str] = frozenset()
     if request.refresh:
         assert client is not None, "a refresh needs a catalog client"
@@ -287,7 +340,7 @@ async def make_plan(
             # Reads prove the catalog answers and takes the token; with none, ask once.
             await prove_catalog(client)
         if read is not None:
-            live = dict(read)
+            live, planned = dict(read.read), read.planned
         else:
             with settings.progress("Refreshing", len(drafts), lines=False) as progress:
                 live = await read_drafts(
@@ -307,6 +360,7 @@ async def make_plan(
         targets=request.targets,
         refreshed=bool(request.refresh),
         unread=skipped,
+        planned=planned,
     )
     if skipped:
         # Warnings are part of the plan: every renderer shows them.

@@ -18,6 +18,7 @@ The baseline is the live draft when it was read, else the record's ``last_applie
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from reconciler.catalog.wire import DraftFormState
@@ -62,6 +63,32 @@ class ModelRecord(Protocol):
 Live = DraftFormState | LiveDraft
 
 
+@dataclass(frozen=True, slots=True)
+class PlannedModel:
+    """One model planned ahead against its live draft, as ``build_plan`` would plan it.
+
+    A refresh plans each model as its draft arrives (``plan_model``), so the planning
+    overlaps the reads still in flight; ``build_plan`` takes the result only when it was
+    made from the very model, record and draft it is planning with, else plans anew.
+    """
+
+    model: DesiredModel
+    record: ModelRecord | None
+    live: Live
+    change: ModelChange
+    drift: DriftEntry | None
+
+
+def plan_model(model: DesiredModel, record: ModelRecord | None, live: Live) -> PlannedModel:
+    """``model`` planned against its draft ``live`` (read in this run), for ``build_plan``.
+
+    The same as ``build_plan`` plans a refreshed model it reaches: a model ``build_plan``
+    rejects with a problem never uses this.
+    """
+    change, entry = _plan_model(model, record, {model.key: live}, refreshed=True)
+    return PlannedModel(model, record, live, change, entry)
+
+
 def build_plan(
     desired: Sequence[DesiredModel],
     records: Mapping[str, ModelRecord],
@@ -71,12 +98,15 @@ def build_plan(
     targets: frozenset[str] | None = None,
     refreshed: bool = True,
     unread: frozenset[str] = frozenset(),
+    planned: Mapping[str, PlannedModel] | None = None,
 ) -> Plan:
     """Plan every model in scope; ``live`` maps key -> live draft (None: 404, absent: not read).
 
     ``unread`` names the models a partial refresh chose not to read: they are planned from
     their last applied state like any unread draft, without a warning each (the plan
-    counts them in ``not_refreshed`` instead).
+    counts them in ``not_refreshed`` instead). ``planned``: models already planned as
+    their drafts arrived (``plan_model``); each is used only if made from the same model,
+    record and draft as here.
     """
     by_key: dict[str, DesiredModel] = {}
     for model in desired:
@@ -125,9 +155,21 @@ def build_plan(
                 )
             )
             continue
-        change, drift_entry = _plan_model(
-            model, record, reads, refreshed=refreshed and key not in unread
-        )
+        ahead = planned.get(key) if planned else None
+        if (
+            ahead is not None
+            and refreshed
+            and key not in unread
+            and ahead.model is model
+            and ahead.record is record
+            and key in reads
+            and ahead.live is reads[key]
+        ):
+            change, drift_entry = ahead.change, ahead.drift
+        else:
+            change, drift_entry = _plan_model(
+                model, record, reads, refreshed=refreshed and key not in unread
+            )
         changes.append(change)
         if drift_entry:
             drifts.append(drift_entry)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from reconciler.cli import drift as drift_module
+from reconciler.cli import pipeline
 from reconciler.cli import plan as plan_module
 from tests.e2e.conftest import Workspace
 from tests.e2e.test_apply import CLAUDE, GPT, MISTRAL
@@ -74,6 +75,37 @@ def test_every_kind_of_model_plans_the_same_whichever_loads_first(workspace, mon
     assert "edited in git" in plan
     assert '"action": "adopt"' in plan
     assert "mistral-large" in plan
+
+
+def test_each_model_is_planned_as_its_draft_arrives_with_the_same_plan(workspace, monkeypatch):
+    """Planned ahead, while the reads are in flight: a drifted model with a three-way
+    conflict, a model read again for its new fields and an adoption; the plan is the one
+    planned after the reads, in every format and for drift."""
+    ws = workspace
+    ws.write_models(GPT, CLAUDE, MISTRAL)
+    assert ws.cli(["apply", "--auto-approve"]).exit_code == 0
+    models = ws.state()["models"]
+    ws.send(draft_id=models["gpt-4o-mini"]["draft_id"], description="edited by hand")
+    orphan = ws.send(name="Adopted", provider="Meta", soft=False).draft_id
+    gpt = {**GPT, "spec": {**GPT["spec"], "description": "edited in git"}}
+    claude = {**CLAUDE, "spec": {**CLAUDE["spec"], "modalities": ["text"]}}
+    adopted = {"key": "adopted", "metadata": {"draft_id": orphan}, "spec": {"name": "Adopted"}}
+    ws.write_models(gpt, claude, adopted)
+    ahead: list[str] = []
+    real = pipeline.plan_model
+
+    def counted(model: Any, record: Any, live: Any) -> Any:
+        ahead.append(model.key)
+        return real(model, record, live)
+
+    for args in (["plan", "--format", "json"], ["plan"], ["drift", "--format", "markdown"]):
+        ahead.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(pipeline, "plan_model", counted)
+            overlapped, sequential = both_ways(ws, monkeypatch, args)
+        assert overlapped == sequential, args
+        assert sorted(ahead) == ["adopted", "claude-3-5-haiku", "gpt-4o-mini"], args
+    assert '"conflicts"' in ws.cli(["plan", "--format", "json"]).stdout
 
 
 def test_a_shard_plans_the_same_whichever_loads_first(workspace, monkeypatch):
