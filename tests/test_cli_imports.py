@@ -66,6 +66,18 @@ def test_plan_loads_the_http_stack_but_not_the_server_when_given_an_endpoint():
     assert _loaded(modules, ("fastapi", "starlette", "uvicorn")) == []
 
 
+def test_plan_imports_what_it_stages_with_only_with_stage_and_deepdiff_only_for_a_change(
+    tmp_path,
+):
+    # The example catalog against an empty state: every model a create, nothing staged.
+    state = str(tmp_path / "state.json")
+    modules = _modules_imported_by("plan", "--refresh=false", "--state", state, str(CATALOG))
+    assert "reconciler.planning.planner" in modules
+    assert "reconciler.apply.keys" not in modules
+    assert "reconciler.apply.stage" not in modules
+    assert _loaded(modules, PLANNING) == []
+
+
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_each_listed_help_line_is_the_commands_own(name):
     listed = COMMANDS[name][2]

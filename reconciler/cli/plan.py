@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from reconciler.apply.keys import planned_on
-from reconciler.apply.stage import stage_plan
 from reconciler.apply.state import StateStore
 from reconciler.cli.common import (
     FORMATS,
@@ -141,7 +139,12 @@ async def plan(
         if early and client is not None:
             desired, read = await read_while_loading(settings, client, paths, doc)
         result = await make_plan(settings, client, desired, doc, request, err, read=read)
+        read = None  # the plan holds what it needs of the drafts read
         if stage and client is not None:
+            # Only --stage sends anything: its keys and proposals are not imported otherwise.
+            from reconciler.apply.keys import planned_on
+            from reconciler.apply.stage import stage_plan
+
             # Keyed by the state as apply will find it: the stage never writes the state.
             on = planned_on(store.lineage_of(doc), doc.serial)
             sending = sum(1 for c in result.changes if c.is_change and c.patch)
