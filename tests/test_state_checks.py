@@ -184,3 +184,70 @@ def test_the_cli_reports_a_bad_state_once_without_a_traceback(tmp_path):
     assert result.stderr.count("Error:") == 1
     assert "invalid state at serial" in result.stderr
     assert "Traceback" not in result.output
+
+
+_ENTRY = {"label": "input", "unit": "1M tokens", "amount": "0.6", "currency": "USD"}
+_VALUES = {
+    "name": ["M", "", None, 3, True, ["M"], {"a": "b"}, 1.5],
+    "active": [True, False, None, 1, 0, "true", [True]],
+    "departments": [["A", "B"], [], None, "A", ["A", 2], [None], [["A"]], {"A": 1}],
+    "pricing": [
+        [_ENTRY],
+        [],
+        None,
+        [{**_ENTRY, "id": "p-1"}],
+        [{**_ENTRY, "id": None}],
+        [{**_ENTRY, "id": 7}],
+        [{**_ENTRY, "amount": "abc"}],
+        [{**_ENTRY, "amount": "1e3"}],
+        [{**_ENTRY, "amount": 0.6}],
+        [{**_ENTRY, "amount": None}],
+        [{**_ENTRY, "extra": 1}],
+        [{"label": "input", "unit": "1M tokens", "amount": "0.6"}],
+        [{**_ENTRY, "currency": 1}],
+        [_ENTRY, "input"],
+        {"label": "input"},
+        "0.6",
+    ],
+    "no_such_field": ["x"],
+}
+
+
+def _field_by_field(where, fields):
+    """The checks as they were before the plain-type shortcut: every value through pydantic."""
+    from pydantic import ValidationError
+
+    from reconciler.apply import state_checks
+
+    for name, value in fields.items():
+        adapter = state_checks._FIELD_TYPES.get(name)
+        if adapter is None:
+            yield f"{where}.{name}: not a model field"
+            continue
+        try:
+            adapter.validate_python(value, strict=True)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+            yield f"{where}.{name}{inner}: {first['msg']}"
+            continue
+        if name == "pricing":
+            for index, entry in enumerate(value or ()):
+                try:
+                    state_checks._AMOUNT.validate_python(entry["amount"])
+                except ValidationError as exc:
+                    yield f"{where}.pricing[{index}].amount: {exc.errors()[0]['msg']}"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [(name, value) for name, values in _VALUES.items() for value in values]
+)
+def test_the_plain_type_shortcut_finds_exactly_what_pydantic_finds(name, value):
+    from reconciler.apply import state_checks
+
+    fields = {name: value, "description": "D"}
+    expected = list(_field_by_field("w", fields))
+    assert list(state_checks._last_applied_problems("w", fields)) == expected
+    # With amounts already found good earlier in the document, too.
+    good = {"0.6"}
+    assert list(state_checks._last_applied_problems("w", fields, good)) == expected
