@@ -286,3 +286,33 @@ def test_rejects_inconsistent_settings() -> None:
         AdaptiveLimiter(confirm=0)
     with pytest.raises(ValueError, match="hold"):
         AdaptiveLimiter(hold=-1)
+
+
+async def test_a_pool_of_workers_back_for_more_keeps_the_window_saturated() -> None:
+    # As refresh reads: a fixed pool of workers, more than the limit, each back for its
+    # next request as soon as its last one ends. Nobody new arrives to find the limit
+    # full, yet workers always queue for a place: the limit must grow as it would for a
+    # crowd of one-off requests (it once stayed at 8 for a whole 10,000-read plan).
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4)
+    answer = [asyncio.Event()]
+
+    async def worker() -> None:
+        for _ in range(40):
+            async with limiter.slot():
+                await answer[0].wait()
+
+    async def catalog(workers: list[asyncio.Task[None]]) -> None:
+        # Answers every request in flight at once, 50 ms after it began, whatever their
+        # number: throughput grows with the limit.
+        while not all(task.done() for task in workers):
+            for _ in range(5):
+                await asyncio.sleep(0)
+            clock.now += 0.05
+            answered, answer[0] = answer[0], asyncio.Event()
+            answered.set()
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(64)]
+    await catalog(workers)
+    await asyncio.gather(*workers)
+    assert limiter.peak >= 32

@@ -115,6 +115,7 @@ class AdaptiveLimiter:
         self._limit = initial
         self._peak = initial
         self._in_flight = 0
+        self._waiting = 0  # requests queued for a place
         self._era = 0
         # Below this the limit doubles (slow start): at first up to the cap; after a 429
         # or a probe taken back, nowhere; after a slowdown, back up to where it was.
@@ -165,9 +166,16 @@ class AdaptiveLimiter:
     async def acquire(self) -> Ticket:
         """Wait until fewer requests than the limit are in flight, then take a place."""
         async with self._changed:
-            if self._in_flight >= self._limit:
+            if self._in_flight >= self._limit or self._waiting:
+                # Full, or others already queue for a place (a pool of workers, each back
+                # for its next request, may find the place a waiter was woken for still
+                # free): a higher limit would be used.
                 self._saturated = True
-                await self._changed.wait_for(lambda: self._in_flight < self._limit)
+                self._waiting += 1
+                try:
+                    await self._changed.wait_for(lambda: self._in_flight < self._limit)
+                finally:
+                    self._waiting -= 1
             self._account()
             self._in_flight += 1
         return Ticket(self._clock(), self._era)
@@ -313,7 +321,7 @@ class AdaptiveLimiter:
         self._window_start = self._last_event
         self._in_flight_area = 0.0
         self._latencies = []
-        self._saturated = self._in_flight >= self._limit
+        self._saturated = self._in_flight >= self._limit or self._waiting > 0
 
 
 class _Slot:
