@@ -20,7 +20,7 @@ from reconciler.catalog.refresh import drafts_to_read, in_shard, prove_catalog, 
 from reconciler.catalog.wire import DraftFormState
 from reconciler.cli.common import Settings, warn
 from reconciler.errors import ReconcilerError, UsageError
-from reconciler.manifests.loader import load_manifests
+from reconciler.manifests.loader import load_manifests, loading_thresholds
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.live import LiveDraft, compact
 from reconciler.planning.normalize import UNMANAGEABLE, managed_fields
@@ -48,7 +48,7 @@ def collect_rarely() -> None:
     thresholds are restored when the command ends, for a caller that runs it in-process.
     """
     before = gc.get_threshold()
-    gc.set_threshold(50_000, 20, 1_000)
+    gc.set_threshold(*loading_thresholds())
     click.get_current_context().call_on_close(lambda: gc.set_threshold(*before))
 
 
