@@ -105,3 +105,43 @@ def test_every_command_is_registered():
         "serve",
         "unstage",
     }
+
+
+def test_plan_and_drift_collect_rarely_while_running_and_restore_the_thresholds(
+    tmp_path, monkeypatch
+):
+    # Everything a plan keeps is trees: the collector's passes would free nothing, so they
+    # run about never during the command, and the caller's thresholds come back after it.
+    import gc
+
+    import reconciler.cli.drift as drift_command
+    import reconciler.cli.plan as plan_command
+
+    (tmp_path / "manifests").mkdir()
+    (tmp_path / "manifests" / "m.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Model\nmetadata:\n  key: m\nspec:\n  name: M\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("CATALOG_ENDPOINT", "CATALOG_TOKEN", "GITHUB_ACTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    seen: list[tuple[int, int, int]] = []
+    for module in (plan_command, drift_command):
+        real = module.make_plan
+
+        async def spying(*args, real=real, **kwargs):
+            seen.append(gc.get_threshold())
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(module, "make_plan", spying)
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        # Exit 2 from drift: the model is not applied yet, which it reports.
+        for command, code in (("plan", 0), ("drift", 2)):
+            result = CliRunner().invoke(main, [command, "--no-color"])
+            assert result.exit_code == code, result.output
+            assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+    assert len(seen) == 2
+    assert all(t[0] >= 1_000_000 and min(t[1:]) >= 1_000 for t in seen), seen
