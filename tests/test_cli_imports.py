@@ -64,6 +64,17 @@ def test_plan_loads_the_http_stack_but_not_the_server_when_given_an_endpoint():
     modules = _modules_imported_by("plan", "--help")
     assert "reconciler.cli.plan" in modules
     assert _loaded(modules, ("fastapi", "starlette", "uvicorn")) == []
+    # httpx is imported without its own command-line client (pygments, rich's syntax view).
+    assert "httpx" in modules
+    assert _loaded(modules, ("pygments",)) == []
+    assert "httpx._main" not in modules
+
+
+def test_httpx_s_command_line_client_can_still_be_imported_after_the_catalog():
+    code = "import reconciler.catalog, httpx._main, httpx; print(httpx._main.main.name)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "main"
 
 
 def test_plan_imports_what_it_stages_with_only_with_stage_and_deepdiff_only_for_a_change(

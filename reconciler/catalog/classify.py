@@ -12,8 +12,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-import httpx
 
+from reconciler.catalog.httpx_import import httpx
 from reconciler.errors import (
     AuthError,
     CatalogError,

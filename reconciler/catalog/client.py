@@ -30,8 +30,6 @@ from types import TracebackType
 from typing import Any, ClassVar, Self
 
 import aiohttp
-import httpx
-from httpx_aiohttp import HttpxAiohttpClient
 from multidict import CIMultiDictProxy
 from pydantic import ConfigDict, ValidationError
 from yarl import URL
@@ -47,6 +45,7 @@ from reconciler.catalog.classify import (
     retry_after_header,
     status_error,
 )
+from reconciler.catalog.httpx_import import httpx
 from reconciler.catalog.limiter import AdaptiveLimiter
 from reconciler.catalog.retry import Retrier, RetryableFailure, RetryEvent, RetryPolicy
 from reconciler.catalog.wire import (
@@ -291,7 +290,10 @@ class CatalogClient:
             self._direct = _DirectPost(_endpoint_url(settings.base_url), sent, settings)
         else:
             # HttpxAiohttpClient is an httpx.AsyncClient whose default (and proxy) transport
-            # is aiohttp's pool; a transport passed in is used as it is.
+            # is aiohttp's pool; a transport passed in is used as it is. Imported here: only
+            # a proxy or the embedded catalog needs it, and it imports httpx on its own.
+            from httpx_aiohttp import HttpxAiohttpClient
+
             self._http = HttpxAiohttpClient(
                 base_url=settings.base_url,
                 transport=transport,

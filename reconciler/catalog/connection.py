@@ -14,9 +14,8 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from reconciler.catalog.client import CatalogClient, ClientSettings
+from reconciler.catalog.httpx_import import httpx
 from reconciler.catalog.retry import RetryEvent, RetryPolicy
 from reconciler.errors import UsageError
 
