@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import _Group, main
@@ -145,3 +148,51 @@ def test_plan_and_drift_collect_rarely_while_running_and_restore_the_thresholds(
         gc.set_threshold(*before)
     assert len(seen) == 2
     assert all(t[0] >= 1_000_000 and min(t[1:]) >= 1_000 for t in seen), seen
+
+
+def _exit_now_in_a_child(code: str) -> subprocess.CompletedProcess[str]:
+    # What the entry point does once a command is done, in a process of its own.
+    script = (
+        "import atexit, sys\n"
+        "from reconciler.__main__ import exit_now\n"
+        "atexit.register(lambda: print('exit functions ran', file=sys.stderr))\n"
+        "print('buffered, not yet flushed', end='')\n"
+        f"exit_now({code})\n"
+    )
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "said"),
+    [("None", 0, ""), ("2", 2, ""), ("'a message'", 1, "a message\n")],
+)
+def test_exit_now_keeps_what_a_normal_exit_does(code, status, said):
+    done = _exit_now_in_a_child(code)
+    assert done.returncode == status
+    assert done.stdout == "buffered, not yet flushed"
+    assert done.stderr == said + "exit functions ran\n"
+
+
+def test_a_command_run_by_the_entry_point_exits_with_its_code_and_all_its_output(tmp_path):
+    state = str(tmp_path / "state.json")
+    catalog = str(Path(__file__).resolve().parent.parent / "manifests")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "plan",
+            "--refresh=false",
+            "--detailed-exitcode",
+            "--format",
+            "json",
+            "--state",
+            state,
+            catalog,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2, done.stderr
+    plan = json.loads(done.stdout)  # the whole document, flushed
+    assert len(plan["changes"]) == 36

@@ -17,11 +17,14 @@ CATALOG = Path(__file__).resolve().parent.parent / "manifests"
 NETWORK_AND_SERVER = ("httpx", "httpx_aiohttp", "aiohttp", "fastapi", "starlette", "uvicorn")
 PLANNING = ("deepdiff",)
 
+# The command line as the entry point runs it, but returning: the entry point itself
+# imports nothing more (``reconciler.__main__``) and exits without returning.
 _PROBE = """
-import json, runpy, sys
-sys.argv = ["reconciler", *json.loads(sys.argv[1])]
+import json, sys
+import reconciler.__main__
+from reconciler.cli import main
 try:
-    runpy.run_module("reconciler", run_name="__main__", alter_sys=True)
+    main(json.loads(sys.argv[1]), prog_name="reconciler")
 except SystemExit:
     pass
 print(json.dumps(sorted(sys.modules)), file=sys.stderr)
