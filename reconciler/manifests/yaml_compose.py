@@ -44,7 +44,7 @@ class _QuickResolver(yaml.CSafeLoader if HAVE_LIBYAML else object):  # type: ign
     manifest went there. Here the first two are C calls that do nothing, and
     ``resolve`` keeps only what the safe loader can reach; it gives exactly PyYAML's
     tags (a property test compares them), and is used only while the safe loader has
-    no wildcard and no path resolvers (``_QUICK_RESOLVE``).
+    no wildcard and no path resolvers (``QUICK_RESOLVE``).
     """
 
     descend_resolver = staticmethod(operator.is_)  # called with (parent, index)
@@ -52,14 +52,7 @@ class _QuickResolver(yaml.CSafeLoader if HAVE_LIBYAML else object):  # type: ign
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str | None:
         if kind is ScalarNode and implicit[0]:
-            # A plain scalar's tag depends on its text alone, and most texts of a
-            # catalog recur (keys, units, currencies, levels): each is matched once.
-            tag = _PLAIN_TAGS.get(value)
-            if tag is None:
-                tag = _plain_tag(value)
-                if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT:
-                    _PLAIN_TAGS[value] = tag
-            return tag
+            return plain_tag(value)
         return _DEFAULT_TAGS.get(kind)
 
 
@@ -67,6 +60,21 @@ class _QuickResolver(yaml.CSafeLoader if HAVE_LIBYAML else object):  # type: ign
 # its keys and common values, and a bound keeps the memory of unique ones small.
 _PLAIN_TAGS: dict[str, str] = {}
 _PLAIN_TAGS_KEPT = 4096
+
+
+def plain_tag(value: str) -> str:
+    """The tag PyYAML's safe resolver gives a plain scalar written ``value``, remembered.
+
+    A plain scalar's tag depends on its text alone, and most texts of a catalog recur
+    (keys, units, currencies, levels): each is matched once. Exactly PyYAML's tag only
+    where ``QUICK_RESOLVE`` holds.
+    """
+    tag = _PLAIN_TAGS.get(value)
+    if tag is None:
+        tag = _plain_tag(value)
+        if len(_PLAIN_TAGS) < _PLAIN_TAGS_KEPT:
+            _PLAIN_TAGS[value] = tag
+    return tag
 
 
 def _plain_tag(value: str) -> str:
@@ -81,7 +89,9 @@ def _plain_tag(value: str) -> str:
 
 # The quick resolver reproduces PyYAML's only without these, which the safe loader has
 # never registered; if a PyYAML version did, its own resolver is used.
-_QUICK_RESOLVE = HAVE_LIBYAML and None not in _IMPLICIT and not yaml.CSafeLoader.yaml_path_resolvers
+QUICK_RESOLVE: bool = (
+    HAVE_LIBYAML and None not in _IMPLICIT and not yaml.CSafeLoader.yaml_path_resolvers
+)
 
 
 class _TooDeep(yaml.MarkedYAMLError):
@@ -105,7 +115,7 @@ class _PureLoader(yaml.SafeLoader):
 
 
 # The loader composing with libyaml (where it is present).
-_LIBYAML_LOADER: type = _QuickResolver if _QUICK_RESOLVE else getattr(yaml, "CSafeLoader", object)
+_LIBYAML_LOADER: type = _QuickResolver if QUICK_RESOLVE else getattr(yaml, "CSafeLoader", object)
 
 
 def compose_documents(

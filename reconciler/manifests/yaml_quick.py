@@ -21,10 +21,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _PREFIX = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP = f"{_PREFIX}str", f"{_PREFIX}seq", f"{_PREFIX}map"
-_CONSTRUCTOR = SafeConstructor()
+CONSTRUCTOR = SafeConstructor()
 # The safe scalar tags other than text, and how each is constructed: the same
 # constructors the strict builder calls, so a value is the same from either.
-_SCALARS = {
+SCALAR_CONSTRUCTORS = {
     f"{_PREFIX}{name}": SafeConstructor.yaml_constructors[f"{_PREFIX}{name}"]
     for name in ("null", "bool", "int", "float", "timestamp")
 }
@@ -57,11 +57,11 @@ def _value(node: Node, depth: int, max_depth: int) -> Any:
         tag = node.tag
         if tag == _STR:
             return node.value
-        construct = _SCALARS.get(tag)
+        construct = SCALAR_CONSTRUCTORS.get(tag)
         if construct is None:
             raise Irregular
         try:
-            return construct(_CONSTRUCTOR, node)
+            return construct(CONSTRUCTOR, node)
         except CONSTRUCT_ERRORS:
             raise Irregular from None
     if depth > max_depth:

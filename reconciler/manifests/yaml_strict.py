@@ -24,8 +24,10 @@ from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
+from reconciler.manifests.yaml_block import block_value
 from reconciler.manifests.yaml_compose import (
     HAVE_LIBYAML,
+    QUICK_RESOLVE,
     compose_documents,
     parse_error_problem,
     too_deep_message,
@@ -204,6 +206,14 @@ def parse_yaml(
     ``quick`` tries the quick build (``yaml_quick``) first where it can apply; the
     result is the same either way (the tests compare the two).
     """
+    if quick and libyaml and QUICK_RESOLVE:
+        # Most manifests are plain block YAML, read without composing (``yaml_block``);
+        # only with libyaml, so the pure parser's own tests still compose every text.
+        block = block_value(text, limits.max_depth)
+        if block is not None:
+            value, line = block
+            source = _Source(text, file, limits, libyaml)
+            return [YamlDocument(value, Mark(line, 1), partial(source.spots, 0))], []
     nodes, error = compose_documents(text, limits.max_depth, libyaml=libyaml)
     # Without an anchor no value can be an alias: a document may then be built quickly.
     builder = _Builder(file, limits, record=False, quick=quick and "&" not in text)
