@@ -361,3 +361,89 @@ def test_a_file_without_a_size_is_read_in_pieces_to_its_end_or_the_limit(
         writer.join()
     assert [d.value for d in documents] == values
     assert [str(p).removesuffix(": split it") for p in found] == problems
+
+
+def _sized_as(monkeypatch: pytest.MonkeyPatch, size: int) -> None:
+    """Make ``fstat`` report ``size`` bytes: the file changed since its size was taken."""
+    real_fstat = os.fstat
+
+    def fstat(descriptor: int) -> os.stat_result:
+        status = list(real_fstat(descriptor))
+        status[6] = size  # st_size
+        return os.stat_result(status)
+
+    monkeypatch.setattr(os, "fstat", fstat)
+
+
+def _reads_in_pieces(monkeypatch: pytest.MonkeyPatch, piece: int) -> list[int]:
+    """Make each ``read`` give at most ``piece`` bytes; the sizes asked are noted."""
+    real_read = os.read
+    asked: list[int] = []
+
+    def read(descriptor: int, count: int) -> bytes:
+        asked.append(count)
+        return real_read(descriptor, min(count, piece))
+
+    monkeypatch.setattr(os, "read", read)
+    return asked
+
+
+TEXT = b"a: 1\nb: [x, y]\nc: text of forty-odd bytes\n"
+
+
+@pytest.mark.parametrize("size", [0, 1, 10, len(TEXT) - 1])
+def test_a_file_that_grew_since_its_size_was_taken_is_read_to_its_end(tmp_path, monkeypatch, size):
+    path = tmp_path / "grew.yaml"
+    path.write_bytes(TEXT)
+    _sized_as(monkeypatch, size)
+    (document,), problems = read_yaml_file(path, "grew.yaml", LIMITS)
+    assert (document.value, problems) == (
+        {"a": 1, "b": ["x", "y"], "c": "text of forty-odd bytes"},
+        [],
+    )
+
+
+@pytest.mark.parametrize("size", [0, 10, 20])
+def test_a_file_that_grew_past_the_limit_since_its_size_was_taken_is_refused(
+    tmp_path, monkeypatch, size
+):
+    path = tmp_path / "grew.yaml"
+    path.write_bytes(TEXT)
+    _sized_as(monkeypatch, size)
+    documents, problems = read_yaml_file(path, "grew.yaml", YamlLimits(max_file_bytes=20))
+    assert documents == []
+    assert [str(p) for p in problems] == [
+        "grew.yaml:1:1: the file is larger than 20 bytes, the limit for one manifest file: split it"
+    ]
+
+
+@pytest.mark.parametrize("size", [len(TEXT) + 1, len(TEXT) + 100, 10_000])
+def test_a_file_that_shrank_since_its_size_was_taken_is_read_as_it_is(tmp_path, monkeypatch, size):
+    path = tmp_path / "shrank.yaml"
+    path.write_bytes(TEXT)
+    _sized_as(monkeypatch, size)
+    (document,), problems = read_yaml_file(path, "shrank.yaml", YamlLimits(max_file_bytes=60))
+    assert (document.value["c"], problems) == ("text of forty-odd bytes", [])
+
+
+@pytest.mark.parametrize("piece", [1, 7, len(TEXT) - 1, len(TEXT)])
+def test_a_file_read_in_short_pieces_is_read_whole_and_no_further(tmp_path, monkeypatch, piece):
+    path = tmp_path / "pieces.yaml"
+    path.write_bytes(TEXT)
+    asked = _reads_in_pieces(monkeypatch, piece)
+    (document,), problems = read_yaml_file(path, "pieces.yaml", LIMITS)
+    assert (document.value["b"], problems) == (["x", "y"], [])
+    # Never more than one byte past the size asked for, whatever arrives per read.
+    assert asked[0] == len(TEXT) + 1
+    assert max(asked) == len(TEXT) + 1
+
+
+def test_a_file_at_the_limit_is_read_and_one_byte_over_it_is_refused_in_pieces(
+    tmp_path, monkeypatch
+):
+    path = tmp_path / "edge.yaml"
+    path.write_bytes(TEXT)
+    _reads_in_pieces(monkeypatch, 5)
+    assert read_yaml_file(path, "edge.yaml", YamlLimits(max_file_bytes=len(TEXT)))[1] == []
+    (problem,) = read_yaml_file(path, "edge.yaml", YamlLimits(max_file_bytes=len(TEXT) - 1))[1]
+    assert problem.message.startswith(f"the file is larger than {len(TEXT) - 1} bytes")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,7 +144,7 @@ def kind_words(tag: str) -> str:
 
 
 def read_yaml_file(
-    path: Path, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
+    path: str | Path, file: str, limits: YamlLimits, *, libyaml: bool = HAVE_LIBYAML
 ) -> tuple[list[YamlDocument], list[ManifestProblem]]:
     """Read one file: size limit, UTF-8, then strict YAML; problems instead of exceptions."""
     try:
@@ -154,8 +155,12 @@ def read_yaml_file(
             # Read up to one byte over the limit, but ask for no more than the file
             # holds: a read of the limit itself allocates it (1 MiB) for every file.
             wanted = limits.max_file_bytes + 1
-            size = os.fstat(descriptor).st_size
-            data = _read_up_to(descriptor, min(size + 1, wanted))
+            status = os.fstat(descriptor)
+            size = status.st_size
+            # A regular file that gave as many bytes as its size is at its end: no
+            # read just to see that (one system call of five per file).
+            end = size if stat.S_ISREG(status.st_mode) else -1
+            data = _read_up_to(descriptor, min(size + 1, wanted), end)
             if len(data) > size:  # it grew since, or has no size (a pipe): read on
                 data += _read_up_to(descriptor, wanted - len(data))
         finally:
@@ -172,15 +177,23 @@ def read_yaml_file(
     return parse_yaml(text, file, limits, libyaml=libyaml)
 
 
-def _read_up_to(descriptor: int, count: int) -> bytes:
-    """``count`` bytes from ``descriptor``, or fewer at the end of the file."""
+def _read_up_to(descriptor: int, count: int, end: int = -1) -> bytes:
+    """``count`` bytes from ``descriptor``, or fewer at the end of the file.
+
+    The end is where a read gives nothing, or where ``end`` bytes have been read (the
+    size of a regular file: asked one byte more, a file that grew meanwhile gives it).
+    """
     parts = []
+    total = 0
     while count > 0:
         part = os.read(descriptor, count)
         if not part:
             break
         parts.append(part)
         count -= len(part)
+        total += len(part)
+        if total == end:
+            break
     return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
