@@ -568,3 +568,34 @@ def test_walked_files_resolve_as_each_file_resolved_on_its_own(tmp_path):
             "not a regular file (a named pipe); only regular files are read",
         ),
     ]
+
+
+def test_the_walk_lists_what_os_walk_lists_in_the_same_order(tmp_path):
+    # The loader's own walk keeps os.walk's order and choices: subdirectories sorted,
+    # links to directories not followed, a directory named *.yaml not a file.
+    real = tmp_path / "real"
+    for name in ["z/b.yaml", "z/a.yml", "a/x.yaml", "a/deep/y.yaml", "m.yaml", "n.txt"]:
+        (real / name).parent.mkdir(parents=True, exist_ok=True)
+        (real / name).write_text("a: 1\n")
+    (real / "dir.yaml").mkdir()
+    (real / "dir.yaml" / "inner.yaml").write_text("b: 1\n")
+    (real / "linked").symlink_to(real / "a", target_is_directory=True)
+    (real / "z" / "same.yaml").symlink_to(real / "m.yaml")
+    (real / "z" / "gone.yaml").symlink_to(tmp_path / "gone.yaml")
+    os.mkfifo(real / "pipe.yaml")
+    for top in [real, tmp_path, Path(os.path.relpath(real))]:
+        expected: dict[Path, str] = {}
+        expected_problems = []
+        for directory, subdirectories, names in os.walk(top):
+            subdirectories.sort()
+            for name in names:
+                path = Path(directory) / name
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                if not path.is_file():  # a broken link, a pipe: each a problem
+                    expected_problems.append(str(path))
+                else:
+                    expected.setdefault(path.resolve(strict=True), str(path))
+        files, problems = manifest_files([top])
+        assert files == sorted((display, resolved) for resolved, display in expected.items())
+        assert sorted(p.file for p in problems) == sorted(expected_problems)

@@ -82,7 +82,7 @@ def load_report(
 ) -> LoadReport:
     """Load everything under ``paths`` and report models and problems, without raising."""
     limits = limits or YamlLimits()
-    files, problems = manifest_files(paths)
+    files, problems = _manifest_files(paths)
     parsed: list[_Parsed] = []
     # One Path per directory, hashed once: its files' models look their Defaults up by it.
     directories: dict[str, Path] = {}
@@ -91,7 +91,7 @@ def load_report(
             documents, yaml_problems = read_yaml_file(resolved, display, limits, libyaml=libyaml)
             problems += yaml_problems
             folder = os.path.dirname(resolved)
-            directory = directories.get(folder) or directories.setdefault(folder, resolved.parent)
+            directory = directories.get(folder) or directories.setdefault(folder, Path(folder))
             parsed += [p for p in (_parse(doc, display, directory) for doc in documents) if p]
         defaults = _defaults_by_directory(parsed)
         _check_unique(parsed)
@@ -145,29 +145,83 @@ def _few_full_collections() -> Iterator[None]:
 
 def manifest_files(paths: Sequence[Path]) -> tuple[list[tuple[str, Path]], list[ManifestProblem]]:
     """Every manifest file under ``paths`` as (display path, resolved path), sorted."""
-    found: dict[Path, str] = {}
+    files, problems = _manifest_files(paths)
+    return [(display, Path(resolved)) for display, resolved in files], problems
+
+
+def _manifest_files(
+    paths: Sequence[Path],
+) -> tuple[list[tuple[str, str]], list[ManifestProblem]]:
+    """``manifest_files`` with the resolved paths as text, as the loader opens them.
+
+    Files are keyed by their resolved path as text, which names one path as the
+    ``Path`` did, without a ``Path`` (and its parsing and formatting) for each of
+    many files.
+    """
+    found: dict[str, str] = {}
     problems = []
     for path in paths:
         if path.is_dir():
-            names: list[tuple[Path, str, Path | None]] = []
-            for directory, subdirectories, filenames in os.walk(path):
-                subdirectories.sort()
-                wanted = [name for name in filenames if name.endswith(SUFFIXES)]
+            names: list[tuple[str, str, str | None, os.DirEntry[str]]] = []
+            for directory, entries in _walk(os.fspath(path)):
+                wanted = [entry for entry in entries if entry.name.endswith(SUFFIXES)]
                 if wanted:
+                    # A file's display and resolved paths are its directory's and its
+                    # name: each directory is made a Path, and resolved, once.
                     folder = Path(directory)
+                    shown = str(folder / "_")[:-1]
                     real = _real_directory(folder)
-                    names += [(folder, name, real) for name in wanted]
+                    prefix = None if real is None else str(real / "_")[:-1]
+                    names += [(directory, shown, prefix, entry) for entry in wanted]
             if not names:
                 message = "no .yaml or .yml files in this directory"
                 problems.append(ManifestProblem(str(path), 1, 1, "", message))
-            for folder, name, real in names:
-                _add_walked_file(folder, name, real, found, problems)
+            for directory, shown, prefix, entry in names:
+                _add_walked_file(directory, shown, prefix, entry, found, problems)
         elif path.exists() or path.is_symlink():
             _add_file(path, found, problems)
         else:
             problems.append(ManifestProblem(str(path), 1, 1, "", "no such file or directory"))
     ordered = sorted(((display, resolved) for resolved, display in found.items()))
     return ordered, problems
+
+
+def _walk(top: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """``os.walk(top)``'s directories and the entries of what is not a directory in each.
+
+    The same directories in the same order (subdirectories sorted, symbolic links to
+    directories not followed, unreadable directories skipped), but with the entries
+    rather than their names: an entry knows from the listing whether it is a regular
+    file, where a name needs an ``lstat`` (one system call for each of many files).
+    """
+    try:
+        listing = os.scandir(top)
+    except OSError:
+        return
+    directories: list[str] = []
+    others: list[os.DirEntry[str]] = []
+    with listing:
+        while True:
+            try:
+                entry = next(listing)
+            except StopIteration:
+                break
+            except OSError:
+                return
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                directories.append(entry.name)
+            else:
+                others.append(entry)
+    yield top, others
+    directories.sort()
+    for name in directories:
+        below = os.path.join(top, name)
+        if not os.path.islink(below):
+            yield from _walk(below)
 
 
 def _real_directory(folder: Path) -> Path | None:
@@ -179,32 +233,36 @@ def _real_directory(folder: Path) -> Path | None:
 
 
 def _add_walked_file(
-    folder: Path,
-    name: str,
-    real: Path | None,
-    found: dict[Path, str],
+    directory: str,
+    shown: str,
+    real: str | None,
+    entry: os.DirEntry[str],
+    found: dict[str, str],
     problems: list[ManifestProblem],
 ) -> None:
-    """``_add_file`` for a file found by walking ``folder``, whose real path is ``real``.
+    """``_add_file`` for a file found by walking ``directory``, whose real path is ``real``.
 
-    A file that is not a symbolic link is where its directory really is, so its real
-    path is that directory's and its name: one ``lstat`` rather than a ``stat`` and a
+    ``shown`` and ``real`` are the directory's display and real paths, each ready for a
+    name. A file that is not a symbolic link is where its directory really is, so its
+    real path is that directory's and its name: the listing says so (no system call
+    where the file system gives each entry's type), rather than a ``stat`` and a
     resolve (an ``lstat`` per part of the path) for each of many files. Anything
-    else, or a failing ``lstat``, goes the general way, which words what is wrong.
+    else, or an entry whose type cannot be read, goes the general way, which words
+    what is wrong.
     """
-    path = folder / name
+    name = entry.name
     if real is not None:
         try:
-            mode = os.lstat(path).st_mode
+            regular = entry.is_file(follow_symlinks=False)
         except OSError:
-            mode = 0
-        if stat.S_ISREG(mode):
-            found.setdefault(real / name, str(path))
+            regular = False
+        if regular:
+            found.setdefault(real + name, shown + name)
             return
-    _add_file(path, found, problems)
+    _add_file(Path(directory, name), found, problems)
 
 
-def _add_file(path: Path, found: dict[Path, str], problems: list[ManifestProblem]) -> None:
+def _add_file(path: Path, found: dict[str, str], problems: list[ManifestProblem]) -> None:
     """Record ``path`` if it is a regular file (through symlinks); else report what it is.
 
     Only regular files are opened: a FIFO named ``*.yaml`` would block the read forever,
@@ -228,7 +286,7 @@ def _add_file(path: Path, found: dict[Path, str], problems: list[ManifestProblem
         message = f"not a regular file ({_file_type(mode)}); only regular files are read"
         problems.append(ManifestProblem(str(path), 1, 1, "", message))
         return
-    found.setdefault(resolved, str(path))
+    found.setdefault(str(resolved), str(path))
 
 
 def _file_type(mode: int) -> str:
