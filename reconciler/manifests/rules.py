@@ -86,12 +86,13 @@ def _duplicates(items: Any, path: YamlPath, *, fold: bool = False) -> list[RuleI
     for index, item in enumerate(items):
         if not isinstance(item, str):
             continue
-        if not item.strip():
+        trimmed = item.strip()
+        if not trimmed:
             if item:  # "" itself is the type check's ("must not be empty")
                 issues.append(RuleIssue((*path, index), "must not be blank"))
             continue
         # Labels match case-insensitively after trimming (contract: "Label matching").
-        seen = item.strip().casefold() if fold else item
+        seen = trimmed.casefold() if fold else item
         if seen in first:
             earlier = format_path((*path, first[seen]))
             how = (
@@ -112,15 +113,14 @@ def _pricing_duplicates(entries: Any, path: YamlPath) -> list[RuleIssue]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             continue
-        parts = tuple(entry.get(name) for name in ("label", "unit", "currency"))
-        if not all(isinstance(part, str) for part in parts):
+        # Spelt out rather than looped over the three names: this runs for every entry.
+        label, unit, currency = entry.get("label"), entry.get("unit"), entry.get("currency")
+        if not (isinstance(label, str) and isinstance(unit, str) and isinstance(currency, str)):
             continue
-        seen = tuple(str(part).strip().casefold() for part in parts)
+        seen = (label.strip().casefold(), unit.strip().casefold(), currency.strip().casefold())
         if seen in first:
             earlier = format_path((*path, first[seen]))
-            message = (
-                f"a second price for {parts[0]} per {parts[1]} in {parts[2]}: same as {earlier}"
-            )
+            message = f"a second price for {label} per {unit} in {currency}: same as {earlier}"
             issues.append(RuleIssue((*path, index), message))
         else:
             first[seen] = index
