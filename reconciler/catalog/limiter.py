@@ -56,13 +56,15 @@ starts, as counting completions over one short round would.
   capacity is below that) is a *ceiling*, and the last limit known to draw
   none (what the refused step started from; three quarters of a limit taken
   before and refused now) is *good*. Growth goes straight back to the good
-  limit and past it one request at a time: below the ceiling's last place
+  limit and past it one request at a time: more than one below the ceiling
   after ``hold`` windows each (the capacity lies in between, so this costs at
   most one more 429 in all); right below it (the capacity known exactly) after
-  ``patience`` (300) windows without a 429, the wait doubling with every
-  further 429 (TCP remembers the window of its last loss for the same reason:
-  probing straight back into the catalog's limit draws a 429 every few
-  windows). A ceiling reached without a 429 is lifted.
+  ``patience`` (1000) windows without a 429 (about a minute against a catalog
+  that serves 16 in 50 ms: not within a plan of 10,000 reads), the wait
+  doubling each time the catalog refuses it again (TCP remembers the window of
+  its last loss for the same reason: probing straight back into the catalog's
+  limit draws a 429 every few windows). A ceiling reached without a 429 is
+  lifted.
 - A window that did not keep the limit full (nobody waited for a place) says
   nothing about a higher limit and does not grow it.
 
@@ -106,7 +108,7 @@ class AdaptiveLimiter:
         hold: int = 3,
         slowdown: float = 2.0,
         confirm: int = 2,
-        patience: int = 300,
+        patience: int = 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
@@ -254,8 +256,9 @@ class AdaptiveLimiter:
             if self._ceiling is not None and self._good < ticket.place < self._ceiling:
                 self._ceiling = ticket.place
             return
-        if self._ceiling is not None:
-            # Tried again and refused again: wait twice as long before the next try.
+        if self._ceiling is not None and self._ceiling <= self._good + 1:
+            # The capacity known, tried again and refused again: wait twice as long
+            # before the next try.
             self._wait = min(2 * self._wait, 16 * self.patience)
         self._waited = 0
         place = min(ticket.place, self._limit) if ticket.place else self._limit
