@@ -18,6 +18,10 @@ with every run's seconds beside it: the machine has 2 shared cores.
 
     .venv/bin/python benchmarks/parallelism_sweep.py --models 10000 --repeat 3 \\
         --levels 16,32,64,128,auto --capacity-levels 8,16,24,32,auto
+
+``--root DIR --port P`` keeps the catalog in DIR (built and applied there on the
+first run, reused after: applying 10,000 models takes minutes on 2 shared cores);
+its state is bound to the catalog's address, so P must stay the same.
 """
 
 from __future__ import annotations
@@ -132,29 +136,35 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of every level")
     parser.add_argument("--scenarios", default="latency,capacity", help="latency, capacity or both")
+    parser.add_argument("--root", type=Path, help="keep (or reuse) the applied catalog here")
+    parser.add_argument("--port", type=int, help="the catalog's port, the same on every reuse")
     args = parser.parse_args()
+    if args.root is not None and args.port is None:
+        parser.error("--root needs --port: the state is bound to the catalog's address")
     n = args.models
     levels = args.levels.split(",")
     wanted = set(args.scenarios.split(","))
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        write_catalog(root, n)
+        root = Path(tmp) if args.root is None else args.root
         env = {**os.environ, "CI": "true"}
-        port = free_port()
-        server = start_server(root, port)
-        try:
-            run(
-                root,
-                {**env, "CATALOG_ENDPOINT": f"http://127.0.0.1:{port}"},
-                "setup",
-                "apply",
-                "--auto-approve",
-                "--parallelism",
-                "32",
-            )
-        finally:
-            server.terminate()
-            server.wait(10)
+        port = free_port() if args.port is None else args.port
+        if not (root / "catalog.sqlite3").exists():
+            root.mkdir(parents=True, exist_ok=True)
+            write_catalog(root, n)
+            server = start_server(root, port)
+            try:
+                run(
+                    root,
+                    {**env, "CATALOG_ENDPOINT": f"http://127.0.0.1:{port}"},
+                    "setup",
+                    "apply",
+                    "--auto-approve",
+                    "--parallelism",
+                    "32",
+                )
+            finally:
+                server.terminate()
+                server.wait(10)
         latency = ["--latency", str(args.latency)]
         scenarios: dict[str, list[Row]] = {}
         if "latency" in wanted:

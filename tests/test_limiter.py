@@ -31,8 +31,10 @@ async def _round(
     limiter: AdaptiveLimiter, clock: FakeClock, latency: float, *, waiting: int = 1, rl: int = 0
 ) -> None:
     """One window: fill the limit (plus ``waiting`` more wanting to go), finish each after
-    ``latency`` seconds, the first ``rl`` of them answered 429."""
+    ``latency`` seconds; the last ``rl`` sent (the places past a catalog's capacity) are
+    answered 429, and those answers come back first."""
     tickets = [await limiter.acquire() for _ in range(limiter.limit)]
+    tickets = tickets[len(tickets) - rl :] + tickets[: len(tickets) - rl]
     if waiting:
         # Someone wanted a place while the limit was full: the window was saturated.
         blocked = asyncio.ensure_future(limiter.acquire())
@@ -65,7 +67,7 @@ async def _limits(
 
 async def test_slow_start_doubles_while_throughput_rises_then_stops_at_the_cap() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=20)
+    limiter = _limiter(clock, initial=4, maximum=20, growth=1.0)
     # Latency that does not depend on the load: each doubling doubles the throughput.
     seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
     assert seen == [4, 8, 16, 20, 20, 20]
@@ -76,7 +78,7 @@ async def test_slow_start_doubles_while_throughput_rises_then_stops_at_the_cap()
 
 async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64)
+    limiter = _limiter(clock, initial=4, maximum=64, growth=1.0)
     # A catalog sharing the CPU: every request in flight adds latency, yet more in flight
     # still reads faster (rate = limit / latency keeps rising). A latency rule would stop
     # at once; the throughput rule goes on to the cap.
@@ -88,7 +90,7 @@ async def test_growth_continues_while_latency_climbs_if_throughput_rises_with_it
 
 async def test_a_doubling_that_reads_only_somewhat_faster_is_kept_and_ends_slow_start() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64)
+    limiter = _limiter(clock, initial=4, maximum=64, growth=1.0)
 
     def latency(limit: int) -> float:
         # 32 reads 15 % faster than 16 (a doubling should bring 30 %); past 32, nothing.
@@ -103,7 +105,7 @@ async def test_a_doubling_that_reads_only_somewhat_faster_is_kept_and_ends_slow_
 
 async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64, hold=2)
+    limiter = _limiter(clock, initial=4, maximum=64, hold=2, growth=1.0)
     seen = await _limits(limiter, clock, plateau(16), 5)
     # 32 reads no faster than 16 (twice the latency): after two such windows, back to 16.
     assert seen == [4, 8, 16, 32, 32, 16]
@@ -116,7 +118,7 @@ async def test_a_probe_that_only_adds_latency_is_taken_back_and_held() -> None:
 
 async def test_one_slow_window_is_not_enough_to_take_a_probe_back() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=8, maximum=64)
+    limiter = _limiter(clock, initial=8, maximum=64, growth=1.0)
     await _round(limiter, clock, 0.05)
     assert limiter.limit == 16
     # A pause on our side: the probe's first window reads slower than 8 did.
@@ -129,7 +131,7 @@ async def test_one_slow_window_is_not_enough_to_take_a_probe_back() -> None:
 
 async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64)
+    limiter = _limiter(clock, initial=4, maximum=64, growth=1.0)
     seen = await _limits(limiter, clock, plateau(24), 60)
     # Slow start overshoots the knee (24: no limit reads faster) to 32, which still
     # read faster than 16 did; from there every probe is taken back.
@@ -138,45 +140,86 @@ async def test_on_a_plateau_the_limit_stays_near_the_knee() -> None:
     assert seen[7:].count(32) >= 2 * seen[7:].count(37)
 
 
-async def test_a_429_halves_the_limit_once_per_burst() -> None:
+async def test_a_refused_step_goes_back_to_where_it_started_once_per_burst() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64, patience=2)
+    limiter = _limiter(clock, initial=16, maximum=64, growth=1.0, patience=2)
     await _round(limiter, clock, 0.05)
-    await _round(limiter, clock, 0.05)
-    assert limiter.limit == 16
-    # Every request of this window (a probe from 8) is rate limited; the limit is halved
-    # once, because the requests that began before the cut say nothing about the new one.
+    assert limiter.limit == 32
+    # A catalog that serves 16 at once refuses the 16 places past it. The limit goes back
+    # to 16, taken for a full window (not to half of 32: the catalog refused the excess,
+    # 16 was fine), once: the requests that began before the cut say nothing about it.
     await _round(limiter, clock, 0.05, rl=16)
-    assert limiter.limit == 8
+    assert limiter.limit == 16
     assert limiter.decreases == 1
-    assert limiter.ceiling == 16
-    # 8 was taken without a 429, 16 was not: from 8, one more at a time, each after
-    # ``patience`` windows without a 429, so as not to draw a burst every few windows.
-    seen = await _limits(limiter, clock, lambda limit: 0.05, 12)
-    assert seen == [8, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12]
-    assert limiter.ceiling == 16
+    # The lowest place refused was the 17th: the capacity is 16, known exactly.
+    assert limiter.ceiling == 17
+    # So the next try of 17 waits ``patience`` windows (twice as long after a refusal).
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 3)
+    assert seen == [16, 16, 16, 17]
+    await _round(limiter, clock, 0.05, rl=1)
+    assert (limiter.limit, limiter.ceiling, limiter.decreases) == (16, 17, 2)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
+    assert seen == [16, 16, 16, 16, 16, 17]
 
 
-async def test_after_a_429_the_limit_climbs_straight_back_to_the_last_good_one() -> None:
+async def test_a_later_429_of_the_same_burst_may_lower_the_ceiling() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=64, growth=1.0)
+    await _round(limiter, clock, 0.05)
+    tickets = [await limiter.acquire() for _ in range(32)]
+    # The 20th place's 429 comes back first, the 17th's after the cut: the ceiling is 17.
+    await limiter.release(tickets[19], rate_limited=True)
+    assert (limiter.limit, limiter.ceiling) == (16, 20)
+    await limiter.release(tickets[16], rate_limited=True)
+    assert (limiter.limit, limiter.ceiling, limiter.decreases) == (16, 17, 1)
+
+
+async def test_a_cut_stops_new_requests_at_once() -> None:
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=16, maximum=64)
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 20
+    tickets = [await limiter.acquire() for _ in range(20)]
+    blocked = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0)
+    # The first 429 cuts the limit back to 16 before the window ends: with 19 still in
+    # flight, nobody else is sent (they would be refused too) ...
+    await limiter.release(tickets[19], rate_limited=True)
+    assert limiter.limit == 16
+    for ticket in tickets[16:19]:
+        await limiter.release(ticket, rate_limited=True)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not blocked.done()
+    # ... until fewer than 16 are.
+    await limiter.release(tickets[0], rate_limited=False)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert blocked.done()
+
+
+async def test_a_refused_limit_it_took_before_halves_and_climbs_back() -> None:
     clock = FakeClock()
     limiter = _limiter(clock, initial=16, maximum=64, patience=3)
-    # 16 refused where it was taken before: somewhat less (12) is taken as good.
+    # 16 refused where it was taken before: the catalog takes less now. Halved, and
+    # somewhat less (12) is taken as good.
     await _round(limiter, clock, 0.05, rl=1)
     assert (limiter.limit, limiter.ceiling) == (8, 16)
     seen = await _limits(limiter, clock, lambda limit: 0.05, 8)
     assert seen == [8, 10, 12, 12, 12, 12, 13, 13, 13]
     # 13, taken for a while, is refused now: the ceiling comes down to it, three
-    # quarters of it (9) count as good, and the wait before each step doubles.
+    # quarters of it (9) count as good. The capacity lies between: one more at a time,
+    # after ``hold`` windows each, costs at most one more 429.
     await _round(limiter, clock, 0.05, rl=2)
     assert (limiter.limit, limiter.ceiling) == (6, 13)
     assert limiter.decreases == 2
     seen = await _limits(limiter, clock, lambda limit: 0.05, 14)
-    assert seen == [6, 8, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10]
+    assert seen == [6, 8, 9, 9, 9, 9, 10, 10, 10, 10, 11, 11, 11, 11, 12]
 
 
 async def test_a_ceiling_taken_without_a_429_is_lifted() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=64, patience=0)
+    limiter = _limiter(clock, initial=4, maximum=64, growth=1.0, patience=0, hold=0)
     await _round(limiter, clock, 0.05)
     await _round(limiter, clock, 0.05, rl=1)
     assert (limiter.limit, limiter.ceiling) == (4, 8)
@@ -186,13 +229,100 @@ async def test_a_ceiling_taken_without_a_429_is_lifted() -> None:
     assert limiter.ceiling is None
 
 
-async def test_a_429_during_a_probe_halves_from_the_probe() -> None:
+async def test_slow_start_grows_by_quarters_and_judges_each_doubling() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=16, maximum=64)
+    limiter = _limiter(clock, initial=4, maximum=128)
+    seen = await _limits(limiter, clock, lambda limit: 0.05, 15)
+    assert seen == [4, 5, 7, 9, 12, 15, 19, 24, 30, 38, 48, 60, 75, 94, 118, 128]
+    # Past a knee (16 served at once) the extra requests only queue: the step that
+    # doubled the limit since the last judged one (19 to 38) is taken back.
+    limiter = _limiter(clock, initial=4, maximum=128, hold=1)
+    seen = await _limits(limiter, clock, plateau(16), 14)
+    assert seen[:12] == [4, 5, 7, 9, 12, 15, 19, 24, 30, 38, 38, 19]
+    assert limiter.decreases == 1
+
+
+async def test_a_step_follows_once_the_requests_it_added_came_back() -> None:
+    # Not a full window of the new limit: the places a step added, back without a 429.
+    clock = FakeClock()
+    limiter = _limiter(clock, initial=4, maximum=128)
     await _round(limiter, clock, 0.05)
-    assert limiter.limit == 32
-    await _round(limiter, clock, 0.05, rl=1)
-    assert limiter.limit == 16
+    assert limiter.limit == 5
+    await _round(limiter, clock, 0.05)
+    assert limiter.limit == 7
+    tickets = [await limiter.acquire() for _ in range(7)]
+    blocked = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0)
+    clock.now += 0.05
+    # The step from 5 added the 6th and 7th places; others back say nothing of them.
+    for ticket in tickets[:5]:
+        await limiter.release(ticket, rate_limited=False)
+    assert limiter.limit == 7
+    await limiter.release(tickets[5], rate_limited=False)
+    assert limiter.limit == 7
+    await limiter.release(tickets[6], rate_limited=False)
+    assert limiter.limit == 9
+    blocked.cancel()
+
+
+async def _simulate(
+    capacity: int, latency: float, reads: int, *, workers: int = 64
+) -> tuple[AdaptiveLimiter, int]:
+    """``reads`` requests through ``workers`` workers against a catalog that serves
+    ``capacity`` at once, each in ``latency`` seconds, and answers one more with a 429
+    after as long (as ``reconciler serve --capacity`` does); a refused request is sent
+    again a second later (``Retry-After: 1``). Returns the limiter and the 429s."""
+    clock = FakeClock()
+    limiter = _limiter(clock)
+    timers: list[tuple[float, int, asyncio.Future[None]]] = []
+    left, in_flight, refused, order = reads, 0, 0, 0
+
+    async def after(seconds: float) -> None:
+        nonlocal order
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        order += 1
+        timers.append((clock.now + seconds, order, done))
+        await done
+
+    async def worker() -> None:
+        nonlocal left, in_flight, refused
+        while left:
+            left -= 1
+            while True:
+                async with limiter.slot() as slot:
+                    admitted = in_flight < capacity
+                    in_flight += admitted
+                    await after(latency)
+                    in_flight -= admitted
+                    slot.rate_limited = not admitted
+                if admitted:
+                    break
+                refused += 1
+                await after(1.0)
+
+    tasks = [asyncio.ensure_future(worker()) for _ in range(workers)]
+    while not all(task.done() for task in tasks):
+        for _ in range(20):
+            await asyncio.sleep(0)
+        if timers:
+            timers.sort()
+            clock.now = timers[0][0]
+            while timers and timers[0][0] <= clock.now:
+                timers.pop(0)[2].set_result(None)
+    await asyncio.gather(*tasks)
+    return limiter, refused
+
+
+@pytest.mark.parametrize("capacity", [6, 10, 16, 24, 40])
+async def test_against_a_capacity_the_limit_settles_there_after_one_step_of_429s(
+    capacity: int,
+) -> None:
+    limiter, refused = await _simulate(capacity, 0.05, 3000)
+    # Crossing the capacity costs the places of one slow-start step past it: at most a
+    # quarter of the capacity (16: 3), and no more for the rest of the run.
+    assert 1 <= refused <= -(-capacity // 4)
+    assert limiter.limit == capacity
+    assert limiter.ceiling == capacity + 1
 
 
 async def test_latency_doubling_at_a_steady_limit_halves_it() -> None:
@@ -219,7 +349,7 @@ async def test_latency_doubling_at_a_steady_limit_halves_it() -> None:
 
 async def test_never_above_the_maximum() -> None:
     clock = FakeClock()
-    limiter = _limiter(clock, initial=4, maximum=6)
+    limiter = _limiter(clock, initial=4, maximum=6, growth=1.0)
     seen = await _limits(limiter, clock, lambda limit: 0.05, 5)
     assert seen == [4, 6, 6, 6, 6, 6]
     assert limiter.peak == 6

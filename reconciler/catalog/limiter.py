@@ -13,13 +13,26 @@ is Little's law, the mean number in flight over the window divided by the mean
 latency of its requests; it does not depend on where in the round the window
 starts, as counting completions over one short round would.
 
-- A 429 halves the limit (multiplicative decrease) and ends slow start. A
-  request that began before a cut says nothing about the new limit: its 429 is
-  not counted, so one burst of 429s halves the limit once, not once per request.
+- The contract gives no capacity: to find one, a run must cross it once, and
+  every request a step up sends past it is refused before the first 429 comes
+  back (a round later, as the local catalog answers a 429 no faster than a
+  read). So the step is what a crossing costs, and slow start grows by a
+  quarter (``growth``), not by doubling: 15 to 19 against a catalog that serves
+  16 draws 3 429s where 16 to 32 drew 16. Such a step is not judged on its own
+  (a quarter more in flight reads only a little faster, within one window's
+  noise): the next follows as soon as requests at the places it added came
+  back without a 429, about a round, and the rate is judged once the limit has
+  doubled since the last limit judged, by the rules below.
+- A 429 cuts at once, not at the window's end: nobody else is sent until fewer
+  than the new limit are in flight. A step refused goes back to the limit it
+  started from (it ran without a 429: the catalog refused the excess, it is not
+  overloaded), and ends slow start. A limit refused that was taken before
+  halves (multiplicative decrease). A request sent before a cut says nothing
+  about the new limit: its 429 moves no limit, so one burst cuts once.
 - Growth is a *probe* from a reference (the last limit whose rate was measured
-  and kept): the limit goes up, doubling until the first cut or rejected probe
-  (slow start), then by about its square root (as the Gradient2 limit of
-  Netflix's concurrency-limits adds a queue of ``sqrt(limit)``).
+  and kept): the limit goes up, in slow start until the first cut or rejected
+  probe, then by about its square root (as the Gradient2 limit of Netflix's
+  concurrency-limits adds a queue of ``sqrt(limit)``).
 - A probe is kept when the rate rose by at least ``gain`` times the share the
   limit rose (``gain`` 0.3: 10 % more requests in flight must bring 3 % more
   reads per second); then the next probe follows at once. A doubling that
@@ -38,14 +51,20 @@ starts, as counting completions over one short round would.
   after a timeout): a slowdown is often gone a second later.
 - Moves down for latency need ``confirm`` (2) such windows in a row: on a busy
   machine one window in many reads half as fast for a pause on our side.
-- After a 429 the limit that drew it is a *ceiling* and the last limit known to
-  draw none (what the refused probe started from; three quarters of a limit
-  taken before and refused now) is *good*. Growth goes straight back to the
-  good limit and past it one request at a time, each step after ``patience``
-  (30) full windows without a 429, the wait doubling with every further 429
-  (TCP remembers the window of its last loss for the same reason: probing
-  straight back into the catalog's limit draws a burst every few windows). A
-  ceiling reached without a 429 is lifted.
+- After a 429 the lowest *place* refused (how many were in flight when the
+  request was sent, itself included: the catalog had fewer at once, so its
+  capacity is below that) is a *ceiling*, and the last limit known to draw
+  none (what the refused step started from; three quarters of a limit taken
+  before and refused now) is *good*. Growth goes straight back to the good
+  limit and past it one request at a time: more than one below the ceiling
+  after ``hold`` windows each (the capacity lies in between, so this costs at
+  most one more 429 in all); right below it (the capacity known exactly) after
+  ``patience`` (1000) windows without a 429 (about a minute against a catalog
+  that serves 16 in 50 ms: not within a plan of 10,000 reads), the wait
+  doubling each time the catalog refuses it again (TCP remembers the window of
+  its last loss for the same reason: probing straight back into the catalog's
+  limit draws a 429 every few windows). A ceiling reached without a 429 is
+  lifted.
 - A window that did not keep the limit full (nobody waited for a place) says
   nothing about a higher limit and does not grow it.
 
@@ -67,10 +86,12 @@ AUTO_MAXIMUM = 128
 
 @dataclass(frozen=True)
 class Ticket:
-    """One request let through: when it started, and under which limit's era."""
+    """One request let through: when it started, under which limit's era, and how many
+    requests were in flight with it counted (its place: a 429 says the catalog took fewer)."""
 
     started: float
     era: int
+    place: int = 0
 
 
 class AdaptiveLimiter:
@@ -83,16 +104,19 @@ class AdaptiveLimiter:
         minimum: int = 1,
         maximum: int = AUTO_MAXIMUM,
         gain: float = 0.3,
+        growth: float = 0.25,
         hold: int = 3,
         slowdown: float = 2.0,
         confirm: int = 2,
-        patience: int = 30,
+        patience: int = 1000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= initial <= maximum:
             raise ValueError("the limits must satisfy 1 <= minimum <= initial <= maximum")
         if not 0.0 < gain < 1.0:
             raise ValueError("the gain a probe must show is a share between 0 and 1")
+        if not 0.0 < growth <= 1.0:
+            raise ValueError("the growth of a slow-start step is a share between 0 and 1")
         if hold < 0:
             raise ValueError("the windows to hold after a rejected probe cannot be negative")
         if slowdown <= 1.0:
@@ -102,6 +126,7 @@ class AdaptiveLimiter:
         if patience < 0:
             raise ValueError("the windows to wait below a ceiling cannot be negative")
         self.minimum, self.maximum, self.gain, self.hold = minimum, maximum, gain, hold
+        self.growth = growth
         self.slowdown, self.confirm, self.patience = slowdown, confirm, patience
         # After a 429: the lowest limit that drew one (the ceiling), the highest known to
         # draw none (the good limit), the full windows spent at the good limit since the
@@ -120,8 +145,14 @@ class AdaptiveLimiter:
         # Below this the limit doubles (slow start): at first up to the cap; after a 429
         # or a probe taken back, nowhere; after a slowdown, back up to where it was.
         self._threshold = maximum
+        self._regrow = False
         # The last limit whose rate was kept, and that rate (None until measured).
         self._reference: tuple[int, float | None] = (initial, None)
+        # The limit the last step up started from: it ran without a 429 until then.
+        self._taken = initial
+        # The era of the last cut: a 429 of a request sent before it is of a burst
+        # already answered.
+        self._cut_era = 0
         self._holding = 0
         self._decreases = 0
         self._rate: float | None = None
@@ -132,6 +163,7 @@ class AdaptiveLimiter:
         self._window_start = self._last_event = now
         self._in_flight_area = 0.0
         self._latencies: list[float] = []
+        self._added = 0  # of them, requests at places a slow-start step added
         self._saturated = False
 
     @property
@@ -178,7 +210,8 @@ class AdaptiveLimiter:
                     self._waiting -= 1
             self._account()
             self._in_flight += 1
-        return Ticket(self._clock(), self._era)
+            place = self._in_flight
+        return Ticket(self._clock(), self._era, place)
 
     async def release(self, ticket: Ticket, *, rate_limited: bool) -> None:
         """Give the place back and learn from how the request went."""
@@ -190,27 +223,20 @@ class AdaptiveLimiter:
 
     def observe(self, ticket: Ticket, *, rate_limited: bool) -> None:
         """Count one finished request toward the window; move the limit when it is full."""
+        if rate_limited:
+            self._refused(ticket)
+            return
         if ticket.era != self._era:
             return
         now = self._clock()
         self._latencies.append(now - ticket.started)
-        if rate_limited:
-            # A 429 needs no full window: the catalog said so outright. Remember where,
-            # so growth stops short of it instead of drawing a 429 every few windows.
-            reference = self._reference[0]
-            if self._ceiling is not None:
-                # Tried again and refused again: wait twice as long before the next try.
-                self._wait = min(2 * self._wait, 16 * self.patience)
-            self._ceiling = self._limit
-            # A probe refused: what it probed from was taken. The limit itself refused
-            # (the catalog took it before): somewhat less than it, in between the halved
-            # limit and the refused one.
-            taken = reference if reference < self._limit else self._limit * 3 // 4
-            self._good = max(taken, self.minimum)
-            self._waited = 0
-            self._cut(max(self._limit // 2, self.minimum))
-            return
-        if len(self._latencies) < self._limit:
+        if self._pacing():
+            # A quarter step of slow start is not judged: the next follows once requests
+            # at the places it added came back without a 429 (about a round, not two).
+            self._added += ticket.place > self._taken
+            if self._added < self._limit - self._taken:
+                return
+        elif len(self._latencies) < self._limit:
             return
         self._account()
         latency = sum(self._latencies) / len(self._latencies)
@@ -221,7 +247,40 @@ class AdaptiveLimiter:
         self._rate = rate
         self._decide(rate)
 
+    def _refused(self, ticket: Ticket) -> None:
+        """A 429: cut at once (no full window needed), and remember where it came."""
+        if ticket.era < self._cut_era:
+            # Sent before this burst's cut, it moves no limit (one burst cuts once); but
+            # the first 429 back need not be the lowest place refused: its place may
+            # bring the ceiling down to where the catalog's capacity ends.
+            if self._ceiling is not None and self._good < ticket.place < self._ceiling:
+                self._ceiling = ticket.place
+            return
+        if self._ceiling is not None and self._ceiling <= self._good + 1:
+            # The capacity known, tried again and refused again: wait twice as long
+            # before the next try.
+            self._wait = min(2 * self._wait, 16 * self.patience)
+        self._waited = 0
+        place = min(ticket.place, self._limit) if ticket.place else self._limit
+        if self._taken < self._limit:
+            # A step up refused: the limit it started from ran without a 429, so the
+            # catalog takes that many; back there at once, not to half of the step (a
+            # concurrency limit refuses the excess, it is not overloaded). The request
+            # refused had ``place`` in flight with it: the capacity is below that (a
+            # request sent before the last step may have been refused below its start).
+            self._good = max(min(self._taken, place - 1), self.minimum)
+            self._ceiling = max(place, self._good + 1)
+            reference, reference_rate = self._reference
+            self._cut(self._good, keep_rate=reference_rate if reference == self._good else None)
+            return
+        # The limit itself refused (the catalog took it before): the catalog takes less
+        # now; somewhat less than this is good, in between the halved limit and this one.
+        self._ceiling = self._limit
+        self._good = max(self._limit * 3 // 4, self.minimum)
+        self._cut(max(self._limit // 2, self.minimum))
+
     def _decide(self, rate: float) -> None:
+        self._taken = self._limit
         if self._ceiling is not None and self._limit > self._good:
             # A full window at this limit and no 429: it is good.
             self._good = self._limit
@@ -230,15 +289,19 @@ class AdaptiveLimiter:
                 self._ceiling, self._wait = None, self.patience
         reference, reference_rate = self._reference
         probing = self._limit > reference and reference_rate is not None
+        if self._pacing():
+            self._strikes = 0
+            self._grow()
+            return
         if probing:
             # A probe: did the extra requests buy throughput, or only queue?
             assert reference_rate is not None
             share = self._limit / reference - 1
             worse = rate < reference_rate * (1 + self.gain * share)
-            doubled = self._limit <= self._threshold
-            if worse and doubled and rate >= reference_rate * (1 + self.gain / 3 * share):
-                # A doubling that read faster, if by less than it should (a third will
-                # do): keep it, double no more (BBR leaves its startup so).
+            starting = self._limit <= self._threshold
+            if worse and starting and rate >= reference_rate * (1 + self.gain / 3 * share):
+                # A slow-start step that read faster, if by less than it should (a third
+                # will do): keep it, end slow start (BBR leaves its startup so).
                 self._threshold, worse = self._limit, False
         else:
             # At the reference: the same limit far slower (latency up ``slowdown`` times)?
@@ -269,20 +332,43 @@ class AdaptiveLimiter:
         else:
             self._grow()
 
+    def _pacing(self) -> bool:
+        """Whether the limit is a step of slow start to be taken without judging its rate.
+
+        One quarter step reads only a little faster, within the noise of one window: the
+        rate is judged once the limit has doubled since the last limit judged (or reached
+        the threshold), by the rules a doubling had.
+        """
+        reference, reference_rate = self._reference
+        return (
+            reference_rate is not None
+            and not self._regrow
+            and reference < self._limit < min(2 * reference, self._threshold)
+        )
+
     def _grow(self) -> None:
         if not self._saturated:
             # Nobody waited for a place: a higher limit would not have been used.
             self._new_window()
             return
         if self._limit < self._threshold:
-            grown = min(2 * self._limit, self._threshold)
+            # Slow start. Every request a step adds past the catalog's capacity is refused
+            # before the first 429 can come back (a round later), so the step is what a
+            # crossing costs: a quarter of the limit, not a doubling. Back up to a limit
+            # left after a slowdown (no 429 there) it may double.
+            step = self._limit if self._regrow else math.ceil(self._limit * self.growth)
+            grown = min(self._limit + step, self._threshold)
         else:
             grown = min(self._limit + max(1, math.isqrt(self._limit)), self.maximum)
         if self._ceiling is not None and grown > self._good:
             if self._limit < self._good:
                 # Straight back to the most the catalog took without a 429.
                 grown = self._good
-            elif self._waited < self._wait:
+            elif self._waited < (self._wait if self._ceiling <= self._good + 1 else self.hold):
+                # Right below the ceiling the capacity is known: wait long before trying
+                # it again. Further below, the capacity lies between the two and trying
+                # the next limit costs at most one 429 in all (the one refused is then
+                # right below the ceiling): wait only as after a probe taken back.
                 self._waited += 1
                 grown = self._limit
             else:
@@ -292,6 +378,7 @@ class AdaptiveLimiter:
         if grown == self._limit:
             self._new_window()
         else:
+            self._taken = self._limit
             self._set(grown)
 
     def _cut(self, limit: int, *, keep_rate: float | None = None, regrow: bool = False) -> None:
@@ -299,6 +386,8 @@ class AdaptiveLimiter:
         # slowdown (the catalog's or our machine's, often gone a second later) may double
         # straight back to where it was, a 429 or a probe taken back may not.
         self._threshold = self._limit if regrow else limit
+        self._regrow = regrow
+        self._cut_era = self._era + 1
         self._decreases += 1
         self._reference = (limit, keep_rate)
         self._set(limit)
@@ -321,6 +410,7 @@ class AdaptiveLimiter:
         self._window_start = self._last_event
         self._in_flight_area = 0.0
         self._latencies = []
+        self._added = 0
         self._saturated = self._in_flight >= self._limit or self._waiting > 0
 
 
