@@ -92,16 +92,74 @@ class ModelChange(Frozen):
     @classmethod
     def _patch_is_a_request(cls, patch: dict[str, Any]) -> dict[str, Any]:
         # A saved plan is read back from a file: refuse a patch the API would not take.
-        unknown = sorted(set(patch) - _PATCHABLE)
-        if unknown:
-            raise ValueError(f"patch has fields that are not model fields: {', '.join(unknown)}")
-        PatchModelDraftApiRequest(**patch)
-        return patch
+        return _checked_patch(patch)
+
+    @classmethod
+    def of(
+        cls,
+        key: str,
+        action: Action,
+        *,
+        draft_id: str | None = None,
+        field_changes: tuple[FieldChange, ...] = (),
+        patch: dict[str, Any] | None = None,
+        live_fingerprint: str | None = None,
+        desired_digest: str | None = None,
+        pending_ids: tuple[str, ...] = (),
+        source: str | None = None,
+        warnings: tuple[str, ...] = (),
+    ) -> ModelChange:
+        """One the planner made: built without validating what the types already say.
+
+        Validation cost 6 µs a change, 0.06 s of a plan of 10,000 no-ops, to check the
+        planner's own strings and tuples. A patch is still checked as a request (an empty
+        one trivially is one), and one that is not is refused by validation, with its
+        error. Equal, and dumping, exactly as the validated form; like
+        ``FieldChange.of``, its fields-set is every field.
+        """
+        values = {
+            "key": key,
+            "action": action,
+            "draft_id": draft_id,
+            "field_changes": field_changes,
+            "patch": patch or {},
+            "live_fingerprint": live_fingerprint,
+            "desired_digest": desired_digest,
+            "pending_ids": pending_ids,
+            "source": source,
+            "warnings": warnings,
+        }
+        if patch:
+            try:
+                _checked_patch(patch)
+            except Exception:  # validation then raises what it raised before
+                return cls(**values)
+        change = _new(cls)
+        _set(change, "__dict__", values)
+        _set(change, "__pydantic_fields_set__", _CHANGE_FIELDS)
+        _set(change, "__pydantic_extra__", None)
+        _set(change, "__pydantic_private__", None)
+        return change
 
     @property
     def is_change(self) -> bool:
         """Whether the model is touched at all (sent a patch or recorded in the state)."""
         return self.action != "noop"
+
+
+def _checked_patch(patch: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(patch) - _PATCHABLE)
+    if unknown:
+        raise ValueError(f"patch has fields that are not model fields: {', '.join(unknown)}")
+    PatchModelDraftApiRequest(**patch)
+    return patch
+
+
+# What ``model_construct`` does, without its walk over the fields for defaults and aliases
+# (``ModelChange.of`` gives every field): half its cost.
+_new = object.__new__
+_set = object.__setattr__
+_CHANGE_FIELDS = frozenset(ModelChange.model_fields)
 
 
 Verdict = Literal["staged", "refused", "failed"]

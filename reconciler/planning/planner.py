@@ -32,6 +32,7 @@ from reconciler.planning.normalize import (
     desired_digest,
     managed_fields,
     normalize_desired,
+    normalize_fields,
 )
 from reconciler.planning.plan import (
     STAGED_KEY_PREFIX,
@@ -227,13 +228,13 @@ def _plan_model(
         warning = f"draft {draft_id} in the state no longer exists; a new draft will be created"
         return _change(diff_create(model), action="create", warnings=(warning,), **common), None
 
-    desired = normalize_desired(model)
     fields = managed_fields(model)
+    desired = normalize_fields(model.fields, fields)  # normalize_desired, fields made once
     warnings: list[str] = []
     drift_entry = None
     if current is not None:
         view = compact(current, fields)
-        baseline = view.normalized(fields)
+        baseline: Mapping[str, Any] = view.normalized(fields)
         common.update(live_fingerprint=view.fingerprint, pending_ids=view.pending_ids)
         warnings.extend(_pending_warning(view))
         if record:
@@ -325,7 +326,7 @@ def _pending_warning(current: Live) -> tuple[str, ...]:
 
 
 def _change(result: ModelDiff, **fields: Any) -> ModelChange:
-    return ModelChange(field_changes=result.field_changes, patch=result.patch, **fields)
+    return ModelChange.of(field_changes=result.field_changes, patch=result.patch, **fields)
 
 
 def _where(model: DesiredModel) -> str | None:
