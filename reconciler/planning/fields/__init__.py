@@ -123,5 +123,13 @@ def patch(fields: Iterable[str], model: DesiredModel, baseline: Mapping[str, Any
 def view(desired: Mapping[str, Any], baseline: Mapping[str, Any]) -> Mapping[str, Any]:
     """The baseline as the kinds of the desired fields compare it."""
     for field in desired:
-        baseline = kind_of(field).view(desired, baseline)
+        # Only a kind with a view of its own is asked (pricing): every model is viewed.
+        if field in _VIEWING:
+            baseline = KINDS[field].view(desired, baseline)
+        elif field not in KINDS:
+            kind_of(field)  # the ValueError that names it
     return baseline
+
+
+# The fields whose kind compares a baseline otherwise than as it is.
+_VIEWING = frozenset(f for f, kind in KINDS.items() if type(kind).view is not FieldKind.view)

@@ -41,7 +41,8 @@ class LabelList(FieldKind):
             return None
         unique: dict[str, str] = {}
         for label in value:
-            unique.setdefault(label_key(label), label.strip())
+            trimmed = label.strip()
+            unique.setdefault(trimmed.casefold(), trimmed)  # label_key, inlined
         return [unique[k] for k in sorted(unique)]
 
     def comparable(self, value: Any) -> Any:
