@@ -77,6 +77,10 @@ def assert_as_validated(change: ModelChange) -> None:
     assert change.model_dump_json() == validated.model_dump_json()
     assert change.model_dump() == validated.model_dump()
     assert repr(change) == repr(validated)
+    # What apply keeps of a plan: a copy that adds to the copied change's fields-set.
+    update = {"field_changes": ()}
+    assert change.model_copy(update=update) == validated.model_copy(update=update)
+    assert change.model_fields_set >= validated.model_fields_set
 
 
 @given(cases(), st.sampled_from(["read", "gone", "unread"]))

@@ -49,9 +49,8 @@ __all__ = [
 
 def managed_fields(model: DesiredModel) -> tuple[str, ...]:
     """The fields the plan compares: those the manifest sets, minus ignore_changes."""
-    return tuple(
-        sorted(f for f in model.fields if f not in model.ignore_changes and f not in UNMANAGEABLE)
-    )
+    # Set differences rather than a test per field: made for every planned model.
+    return tuple(sorted(model.fields.keys() - model.ignore_changes - UNMANAGEABLE))
 
 
 def normalize_desired(model: DesiredModel) -> dict[str, Any]:
