@@ -68,7 +68,7 @@ def normalize_live(live: DraftFormState, fields: Iterable[str]) -> dict[str, Any
     out: dict[str, Any] = {}
     for f in sorted(set(fields) - UNMANAGEABLE):
         kind = kind_of(f)  # before getattr: an unknown name is a ValueError that names it
-        out[f] = normalize(f, kind.from_live(getattr(live, f)), with_ids=True)
+        out[f] = kind.normalize(kind.from_live(getattr(live, f)), with_ids=True)
     return out
 
 
