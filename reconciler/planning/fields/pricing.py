@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from reconciler.catalog.wire import PricingDraftValue
 from reconciler.manifests.model import DesiredModel
 from reconciler.planning.fields.base import FieldKind, to_plain
 from reconciler.planning.fields.ids import IdList
@@ -22,6 +23,9 @@ PRICING = "pricing"
 PRICING_IDS = "pricing_ids"
 
 PriceKey = tuple[str, str, str, str]
+
+# A live pricing entry's fields, in the order ``model_dump`` writes them.
+_ENTRY_FIELDS: tuple[str, ...] = tuple(PricingDraftValue.model_fields)
 
 
 def normalize_amount(amount: Any) -> str:
@@ -74,7 +78,13 @@ class Pricing(FieldKind):
     is_list = True
 
     def from_live(self, value: Any) -> Any:
-        return [entry.model_dump(exclude_none=True) for entry in value]
+        # What ``entry.model_dump(exclude_none=True)`` gives (the fields are strings, in
+        # declaration order), without pydantic's serializer: a refresh does this for every
+        # entry of 10,000 drafts, and the dump cost more than normalizing the entry.
+        return [
+            {name: item for name in _ENTRY_FIELDS if (item := entry.__dict__[name]) is not None}
+            for entry in value
+        ]
 
     def normalize(self, value: Any, *, with_ids: bool) -> Any:
         if value is None:
