@@ -117,6 +117,12 @@ class FaultInjector:
         with self._lock:
             self._in_flight -= 1
 
+    @property
+    def in_flight(self) -> int:
+        """How many requests are being answered now (admitted and not yet left)."""
+        with self._lock:
+            return self._in_flight
+
     def fails(self, ordinal: int) -> bool:
         """Whether write ``ordinal`` is to be answered 503."""
         return ordinal in self.fail_writes
