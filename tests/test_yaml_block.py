@@ -16,7 +16,7 @@ from reconciler.manifests.yaml_block import block_value
 from reconciler.manifests.yaml_compose import HAVE_LIBYAML, QUICK_RESOLVE, compose_documents
 from reconciler.manifests.yaml_quick import Irregular, quick_value
 from reconciler.manifests.yaml_strict import YamlLimits, parse_yaml
-from tests.test_yaml_quick import _same, assert_both_builds_agree
+from tests.test_yaml_quick import DUMPABLE, _same, assert_both_builds_agree
 
 pytestmark = pytest.mark.skipif(not QUICK_RESOLVE, reason="read only with libyaml's resolver")
 
@@ -239,19 +239,7 @@ def test_a_block_text_reads_as_composing_and_building_it_does(text, max_depth):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    value=st.recursive(
-        st.none()
-        | st.booleans()
-        | st.integers()
-        | st.floats(allow_nan=False)
-        | st.text(max_size=12)
-        | st.dates(),
-        lambda children: (
-            st.lists(children, max_size=3)
-            | st.dictionaries(st.text(max_size=6), children, max_size=3)
-        ),
-        max_leaves=12,
-    ),
+    value=DUMPABLE,
     width=st.sampled_from([2, 4]),
 )
 def test_a_dumped_value_reads_as_composing_and_building_it_does(value, width):

@@ -176,22 +176,25 @@ def test_quick_and_strict_builds_give_the_same_values_problems_and_positions(
     assert_both_builds_agree(text, YamlLimits(max_depth=max_depth), libyaml)
 
 
+# Any value ``yaml.safe_dump`` writes: scalars of every safe kind, nested lists and maps.
+DUMPABLE = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
+    | st.dates(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
 @pytest.mark.parametrize("libyaml", LOADERS)
 @settings(max_examples=150, deadline=None)
 @given(
-    value=st.recursive(
-        st.none()
-        | st.booleans()
-        | st.integers()
-        | st.floats(allow_nan=False)
-        | st.text(max_size=12)
-        | st.dates(),
-        lambda children: (
-            st.lists(children, max_size=3)
-            | st.dictionaries(st.text(max_size=6), children, max_size=3)
-        ),
-        max_leaves=12,
-    ),
+    value=DUMPABLE,
     flow=st.booleans(),
 )
 def test_quick_build_of_any_dumped_value_is_that_value(libyaml, value, flow):
